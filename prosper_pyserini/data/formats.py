@@ -1,0 +1,308 @@
+"""Readers and writers for the files users already have: corpus JSONL/TSV, queries TSV, TREC qrels and runs.
+
+Every reader reports bad input as ``FILE:LINE: what is wrong`` (:class:`InputError`). Where the caller
+asks for ``on_error="skip"``, bad lines are skipped, counted in a :class:`SkipReport` and summarised, never
+dropped silently. Every writer is atomic: a reader of the output sees the old file or the whole new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import logging
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterable, Iterator, Literal, Mapping, Sequence
+
+log = logging.getLogger(__name__)
+
+OnError = Literal["raise", "skip"]
+Qrels = dict[str, dict[str, int]]
+Run = dict[str, dict[str, float]]
+
+
+class InputError(ValueError):
+    """Bad input, located at a file and line."""
+
+    def __init__(self, path: str | os.PathLike[str], line: int | None, message: str):
+        self.path, self.line, self.reason = str(path), line, message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class SkipReport:
+    """Counts of skipped lines by reason, for the one-line summary a user is owed."""
+
+    path: str
+    reasons: Counter[str] = field(default_factory=Counter)
+    first: dict[str, int] = field(default_factory=dict)
+
+    def add(self, error: InputError) -> None:
+        self.reasons[error.reason] += 1
+        self.first.setdefault(error.reason, error.line or 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.reasons.values())
+
+    def summary(self) -> str:
+        parts = [f"{n} × {reason} (first at line {self.first[reason]})" for reason, n in self.reasons.most_common()]
+        return f"{self.path}: skipped {self.total} line(s): " + "; ".join(parts)
+
+
+class _Policy:
+    def __init__(self, path: str | os.PathLike[str], on_error: OnError, report: SkipReport | None):
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        self.path, self.on_error = str(path), on_error
+        self.report = report if report is not None else SkipReport(self.path)
+
+    def fail(self, line: int | None, message: str) -> None:
+        error = InputError(self.path, line, message)
+        if self.on_error == "raise":
+            raise error
+        self.report.add(error)
+
+    def close(self) -> None:
+        if self.report.total:
+            log.warning(self.report.summary())
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def open_text(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open a plain or gzipped file for binary reading (decoding is per line, to locate bad bytes)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, None, "no such file")
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _lines(path: str | os.PathLike[str], policy: _Policy) -> Iterator[tuple[int, str]]:
+    """Decoded, non-blank lines with their 1-based numbers; undecodable lines go to the policy."""
+    with open_text(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                policy.fail(number, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
+                continue
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield number, line
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    binary = "b" in mode
+    try:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# -------------------------------------------------------------------------------------------- corpus
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    text: str
+
+
+def read_corpus(
+    path: str | os.PathLike[str],
+    id_field: str = "id",
+    text_fields: Sequence[str] | None = None,
+    on_error: OnError = "raise",
+    report: SkipReport | None = None,
+) -> Iterator[Doc]:
+    """Stream documents from JSONL (``id`` + text fields) or TSV (``id<TAB>text``).
+
+    ``text_fields`` are joined with a space; by default JSONL uses ``contents``, ``title`` or ``text``,
+    whichever the first line has. Malformed lines, missing ids, duplicate ids, empty texts and non-UTF-8
+    bytes are errors (or counted skips with ``on_error="skip"``).
+    """
+    policy = _Policy(path, on_error, report)
+    seen: set[str] = set()
+    suffixes = Path(path).suffixes
+    tsv = ".tsv" in suffixes or ".txt" in suffixes
+    fields = list(text_fields) if text_fields else None
+    for number, line in _lines(path, policy):
+        if tsv:
+            doc_id, sep, text = line.partition("\t")
+            if not sep:
+                policy.fail(number, "expected 'id<TAB>text'")
+                continue
+        else:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                policy.fail(number, f"malformed JSON ({exc.msg})")
+                continue
+            if not isinstance(obj, dict):
+                policy.fail(number, "expected a JSON object")
+                continue
+            if fields is None:
+                fields = [next((f for f in ("contents", "title", "text") if f in obj), "contents")]
+            raw_id = obj.get(id_field)
+            doc_id = "" if raw_id is None else str(raw_id)
+            text = " ".join(str(obj[f]) for f in fields if obj.get(f) not in (None, ""))
+        doc_id = doc_id.strip()
+        if not doc_id:
+            policy.fail(number, f"missing id field {id_field!r}")
+            continue
+        if doc_id in seen:
+            policy.fail(number, f"duplicate id {doc_id!r}")
+            continue
+        if not text.strip():
+            policy.fail(number, f"empty text for id {doc_id!r}")
+            continue
+        seen.add(doc_id)
+        yield Doc(doc_id, text.strip())
+    policy.close()
+
+
+def write_corpus_jsonl(docs: Iterable[Doc], path: str | os.PathLike[str]) -> int:
+    """Anserini ``JsonCollection`` layout: one ``{"id", "contents"}`` object a line."""
+    count = 0
+    with atomic_write(path) as out:
+        for doc in docs:
+            out.write(json.dumps({"id": doc.id, "contents": doc.text}, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+# ------------------------------------------------------------------------------------------- queries
+
+
+def read_queries(
+    path: str | os.PathLike[str], on_error: OnError = "raise", report: SkipReport | None = None
+) -> dict[str, str]:
+    """Queries TSV ``qid<TAB>text`` (JSONL with ``id``/``text`` also accepted), in file order."""
+    policy = _Policy(path, on_error, report)
+    queries: dict[str, str] = {}
+    jsonl = ".jsonl" in Path(path).suffixes or ".json" in Path(path).suffixes
+    for number, line in _lines(path, policy):
+        if jsonl:
+            try:
+                obj = json.loads(line)
+                qid, text = str(obj.get("id", obj.get("qid", ""))), str(obj.get("text", obj.get("contents", "")))
+            except (json.JSONDecodeError, AttributeError):
+                policy.fail(number, "malformed JSON")
+                continue
+        else:
+            qid, sep, text = line.partition("\t")
+            if not sep:
+                policy.fail(number, "expected 'qid<TAB>text'")
+                continue
+        qid = qid.strip()
+        if not qid:
+            policy.fail(number, "missing query id")
+        elif qid in queries:
+            policy.fail(number, f"duplicate query id {qid!r}")
+        elif not text.strip():
+            policy.fail(number, f"empty text for query {qid!r}")
+        else:
+            queries[qid] = text
+    policy.close()
+    return queries
+
+
+def write_queries(queries: Mapping[str, str], path: str | os.PathLike[str]) -> None:
+    with atomic_write(path) as out:
+        for qid, text in queries.items():
+            if "\t" in text or "\n" in text:
+                text = " ".join(text.split())
+            out.write(f"{qid}\t{text}\n")
+
+
+# --------------------------------------------------------------------------------------------- qrels
+
+
+def read_qrels(path: str | os.PathLike[str], on_error: OnError = "raise", report: SkipReport | None = None) -> Qrels:
+    """TREC qrels ``qid iter docid grade`` (graded, integer grades)."""
+    policy = _Policy(path, on_error, report)
+    qrels: Qrels = {}
+    for number, line in _lines(path, policy):
+        parts = line.split()
+        if len(parts) != 4:
+            policy.fail(number, f"expected 4 columns 'qid 0 docid grade', found {len(parts)}")
+            continue
+        qid, _, docid, grade = parts
+        try:
+            value = int(grade)
+        except ValueError:
+            policy.fail(number, f"grade {grade!r} is not an integer")
+            continue
+        judged = qrels.setdefault(qid, {})
+        if docid in judged:
+            policy.fail(number, f"duplicate judgment ({qid}, {docid})")
+            continue
+        judged[docid] = value
+    policy.close()
+    return qrels
+
+
+def write_qrels(qrels: Mapping[str, Mapping[str, int]], path: str | os.PathLike[str]) -> None:
+    with atomic_write(path) as out:
+        for qid, judged in qrels.items():
+            for docid, grade in judged.items():
+                out.write(f"{qid} 0 {docid} {int(grade)}\n")
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def read_run(path: str | os.PathLike[str], on_error: OnError = "raise", report: SkipReport | None = None) -> Run:
+    """TREC run ``qid Q0 docid rank score tag``; rows are kept by score, ranks are not trusted."""
+    policy = _Policy(path, on_error, report)
+    run: Run = {}
+    for number, line in _lines(path, policy):
+        parts = line.split()
+        if len(parts) != 6:
+            policy.fail(number, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}")
+            continue
+        qid, _, docid, _, score, _ = parts
+        try:
+            value = float(score)
+        except ValueError:
+            policy.fail(number, f"score {score!r} is not a number")
+            continue
+        if value != value:  # NaN
+            policy.fail(number, "score is NaN")
+            continue
+        ranked = run.setdefault(qid, {})
+        if docid in ranked:
+            policy.fail(number, f"duplicate row ({qid}, {docid})")
+            continue
+        ranked[docid] = value
+    policy.close()
+    return run
+
+
+def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[str], tag: str) -> None:
+    """TREC run sorted by descending score (ties by docid, so the file is deterministic)."""
+    if not tag or any(ch.isspace() for ch in tag):
+        raise ValueError(f"run tag must be one non-empty word, not {tag!r}")
+    with atomic_write(path) as out:
+        for qid, ranked in run.items():
+            ordered = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))
+            for rank, (docid, score) in enumerate(ordered, start=1):
+                out.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")
