@@ -1,0 +1,80 @@
+"""Cached pipeline steps: an output is reused when the inputs that made it are unchanged.
+
+Each step writes into ``OUT.partial`` and renames it into place when it finishes, so an interrupted step
+leaves nothing that looks complete; a stamp ``.OUT.step.json`` beside the output records the key of its
+inputs (parameters and file checksums) and how long it took.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_tree(path: str | Path) -> str:
+    """Checksum of a file, or of every file under a folder (names and contents, in sorted order)."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest.update(str(item.relative_to(path)).encode())
+        digest.update(sha256_file(item).encode())
+    return digest.hexdigest()
+
+
+def key_of(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Steps:
+    force: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
+
+    def run(self, name: str, out: Path, inputs: dict[str, Any], produce: Callable[[Path], None]) -> Path:
+        """Produce ``out`` with ``produce(partial_path)`` unless a stamp with the same input key exists."""
+        key = key_of(inputs)
+        stamp = out.parent / f".{out.name}.step.json"
+        if not self.force and out.exists() and stamp.exists():
+            recorded = json.loads(stamp.read_text())
+            if recorded.get("key") == key:
+                log.info("%s: reusing %s", name, out)
+                self.timings[name] = recorded.get("seconds", 0.0)
+                self.reused.append(name)
+                return out
+        partial = out.with_name(out.name + ".partial")
+        _remove(partial)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        produce(partial)
+        seconds = time.perf_counter() - start
+        _remove(out)
+        partial.rename(out)
+        stamp.write_text(json.dumps({"key": key, "inputs": inputs, "seconds": seconds}, indent=2, default=str))
+        self.timings[name] = seconds
+        return out
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()

@@ -1,0 +1,96 @@
+"""Readers locate bad input by file and line; writers never leave half a file."""
+
+import gzip
+import json
+
+import pytest
+
+from prosper_pyserini.data import formats
+from prosper_pyserini.data.formats import InputError, SkipReport
+
+
+def write(path, text: str | bytes):
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def test_corpus_jsonl_and_tsv(tmp_path):
+    jsonl = write(tmp_path / "c.jsonl", '{"id": 1, "title": "Drill"}\n\n{"id": "2", "title": "Saw"}\n')
+    assert [(d.id, d.text) for d in formats.read_corpus(jsonl)] == [("1", "Drill"), ("2", "Saw")]
+    tsv = write(tmp_path / "c.tsv", "a\tHammer 16 oz\nb\tNails\n")
+    assert [d.id for d in formats.read_corpus(tsv)] == ["a", "b"]
+    gz = tmp_path / "c.jsonl.gz"
+    gz.write_bytes(gzip.compress(b'{"id": "x", "contents": "Paint"}\n'))
+    assert [d.text for d in formats.read_corpus(gz)] == ["Paint"]
+
+
+def test_corpus_joins_text_fields(tmp_path):
+    path = write(tmp_path / "c.jsonl", '{"pid": "7", "title": "Drill", "brand": "DEWALT"}\n')
+    docs = list(formats.read_corpus(path, id_field="pid", text_fields=["brand", "title"]))
+    assert docs[0].text == "DEWALT Drill"
+
+
+@pytest.mark.parametrize(
+    "body, line, reason",
+    [
+        ('{"id": "1", "title": "a"}\n{"id": "2", "title": \n', 2, "malformed JSON"),
+        ('{"title": "no id"}\n', 1, "missing id"),
+        ('{"id": "1", "title": "a"}\n{"id": "1", "title": "b"}\n', 2, "duplicate id '1'"),
+        ('{"id": "1", "title": "  "}\n', 1, "empty text"),
+        (b'{"id": "1", "title": "ok"}\n{"id": "2", "title": "caf\xe9"}\n', 2, "not UTF-8"),
+    ],
+)
+def test_corpus_errors_name_file_and_line(tmp_path, body, line, reason):
+    path = write(tmp_path / "bad.jsonl", body)
+    with pytest.raises(InputError) as info:
+        list(formats.read_corpus(path))
+    assert str(info.value).startswith(f"{path}:{line}: ") and reason in str(info.value)
+
+
+def test_skip_mode_counts_every_bad_line(tmp_path):
+    path = write(tmp_path / "bad.jsonl", b'{"id": "1", "title": "a"}\nnot json\n{"id": "1", "title": "b"}\n\xff\n{"id": "3", "title": "c"}\n')
+    report = SkipReport(str(path))
+    docs = list(formats.read_corpus(path, on_error="skip", report=report))
+    assert [d.id for d in docs] == ["1", "3"]
+    assert report.total == 3 and "skipped 3 line(s)" in report.summary()
+
+
+def test_queries_qrels_runs_round_trip(tmp_path):
+    formats.write_queries({"q1": "cordless drill", "q2": "tab\there"}, tmp_path / "q.tsv")
+    assert formats.read_queries(tmp_path / "q.tsv") == {"q1": "cordless drill", "q2": "tab here"}
+    formats.write_qrels({"q1": {"d1": 2, "d2": 0}}, tmp_path / "qrels.txt")
+    assert formats.read_qrels(tmp_path / "qrels.txt") == {"q1": {"d1": 2, "d2": 0}}
+    formats.write_run({"q1": {"d2": 1.0, "d1": 3.5, "d3": 1.0}}, tmp_path / "r.trec", tag="bm25")
+    lines = (tmp_path / "r.trec").read_text().splitlines()
+    assert lines == ["q1 Q0 d1 1 3.500000 bm25", "q1 Q0 d2 2 1.000000 bm25", "q1 Q0 d3 3 1.000000 bm25"]
+    assert formats.read_run(tmp_path / "r.trec") == {"q1": {"d1": 3.5, "d2": 1.0, "d3": 1.0}}
+
+
+def test_run_and_qrels_errors(tmp_path):
+    with pytest.raises(InputError, match=r"r.trec:2: score 'x' is not a number"):
+        formats.read_run(write(tmp_path / "r.trec", "q Q0 a 1 1.0 t\nq Q0 b 2 x t\n"))
+    with pytest.raises(InputError, match=r"q.txt:1: grade 'two' is not an integer"):
+        formats.read_qrels(write(tmp_path / "q.txt", "q 0 a two\n"))
+    with pytest.raises(InputError, match="no such file"):
+        formats.read_queries(tmp_path / "missing.tsv")
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "run.trec"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with formats.atomic_write(target) as out:
+            out.write("half a file")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.trec"]
+
+
+def test_write_run_rejects_bad_tags(tmp_path):
+    with pytest.raises(ValueError, match="one non-empty word"):
+        formats.write_run({}, tmp_path / "r.trec", tag="two words")
+
+
+def test_corpus_jsonl_is_anserini_json_collection(tmp_path):
+    formats.write_corpus_jsonl([formats.Doc("1", "Drill")], tmp_path / "c.jsonl")
+    assert json.loads((tmp_path / "c.jsonl").read_text()) == {"id": "1", "contents": "Drill"}
