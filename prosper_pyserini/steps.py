@@ -1,6 +1,6 @@
 """Cached pipeline steps: an output is reused when the inputs that made it are unchanged.
 
-Each step writes into ``OUT.partial`` and renames it into place when it finishes, so an interrupted step
+Each step writes into ``OUT.partial`` (suffix kept: ``run.partial.trec``) and renames it into place when it finishes, so an interrupted step
 leaves nothing that looks complete; a stamp ``.OUT.step.json`` beside the output records the key of its
 inputs (parameters and file checksums) and how long it took.
 """
@@ -60,7 +60,7 @@ class Steps:
                 self.timings[name] = recorded.get("seconds", 0.0)
                 self.reused.append(name)
                 return out
-        partial = out.with_name(out.name + ".partial")
+        partial = out.with_name(f"{out.stem}.partial{out.suffix}")  # keeps the suffix writers look at
         _remove(partial)
         out.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()

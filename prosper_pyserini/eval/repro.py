@@ -8,6 +8,7 @@ evaluation.qrels=test.qrels``) to point the same experiment at other queries wit
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import sys
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+import yaml
 
 from prosper_pyserini.config import load_config
-from prosper_pyserini.data.formats import read_queries, read_run, write_run
+from prosper_pyserini.data.formats import read_qrels, read_queries, read_run, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
 from prosper_pyserini.steps import Steps, sha256_tree
 
@@ -35,10 +37,16 @@ class Experiment:
         self.runs_dir = Path(config.get("runs_dir", f"runs/{self.name}"))
         self.report_dir = Path(config.get("report_dir", f"reports/{self.name}"))
         self.search = {"k": 1000, "threads": 2, **config.get("search", {})}
+        self.threshold: int = config.get("evaluation", {}).get("threshold", 2)
         self.steps = Steps(force=force)
         self.data: PreparedDataset | None = None
         self.stats: dict[str, dict[str, Any]] = {}
         self.checksums: dict[str, str] = {}
+        self.model_checksums: dict[str, str] = {}
+
+    def sparsity_table(self) -> list[dict[str, Any]] | str:
+        rows = [{"system": name, **stats["sparsity"]} for name, stats in self.stats.items() if "sparsity" in stats]
+        return rows or "no sparse system in this experiment"
 
     # ------------------------------------------------------------------------------------------ data
 
@@ -120,8 +128,133 @@ def bm25_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str
                                                       threads=exp.search["threads"]))
 
 
+def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The model a system searches with: trained here (``train:``) or used as given (``model:``).
+
+    Returns the model path or name and the cache inputs that identify it.
+    """
+    spec = system.get("train")
+    if not spec:
+        return system["model"], {"model": system["model"]}
+    from prosper_pyserini.train.config import load_config as load_train_config
+    from prosper_pyserini.train.trainer import train
+
+    assert exp.data is not None
+    overrides = [f"{k}={json.dumps(v)}" for k, v in (spec.get("overrides") or {}).items()]
+    inputs: dict[str, Any] = {"train": spec, "data": exp.checksums["corpus"],
+                              "train_qrels": sha256_tree(exp.data.qrels_path("train"))}
+    if spec.get("hard_negatives"):
+        source = {s["name"]: s for s in exp.config.get("systems", [])}[spec["hard_negatives"]["system"]]
+        mined = exp.run_system(source, exp.data.queries_path("train"), ".train")
+        overrides += [f"data.hard_negatives.run={mined}", f"data.hard_negatives.n={spec['hard_negatives'].get('n', 1)}",
+                      f"data.hard_negatives.top={spec['hard_negatives'].get('top', 100)}"]
+        inputs["hard_negatives"] = sha256_tree(mined)
+    config = load_train_config(spec.get("config", "prosper"), overrides)
+    out = exp.steps.run(f"train:{system['name']}", exp.work / "checkpoints" / system["name"], inputs,
+                        lambda partial: exp.stats.setdefault(system["name"], {}).update(
+                            training=train(config, exp.data.root, partial)))
+    best = out / "best"
+    return str(best if best.is_dir() else out / "last"), inputs
+
+
+def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
+    """Learned sparse model: (train) → encode the corpus → Lucene impact index → impact search."""
+    from prosper_pyserini.encode.collection import encode_corpus, read_vectors
+    from prosper_pyserini.encode.queries import encode_queries, read_query_vectors, write_query_vectors
+    from prosper_pyserini.eval.sparsity import sparsity_stats
+    from prosper_pyserini.index.lucene import run_indexer
+    from prosper_pyserini.model import load_encoder
+    from prosper_pyserini.search.impact import ProsperQueryEncoder, impact_search, vectors_by_text
+
+    assert exp.data is not None
+    name = system["name"]
+    model, model_inputs = model_step(exp, system)
+    enc = {"scale": 100.0, "batch_size": 64, "query_top_k": 16, **system.get("encode", {})}
+    loaded: dict[str, Any] = {}
+
+    def encoder() -> Any:
+        if "encoder" not in loaded:
+            loaded["encoder"] = load_encoder(model, system.get("model_config"))
+        return loaded["encoder"]
+
+    upstream = {**model_inputs, "model_config": system.get("model_config"), "encode": enc}
+    collection = exp.steps.run(
+        f"encode:{name}", exp.work / "collections" / name, upstream,
+        lambda out: encode_corpus(encoder(), exp.data.corpus, out, model_name=model, scale=enc["scale"],
+                                  batch_size=enc["batch_size"]))
+    index = exp.steps.run(
+        f"index:{name}", exp.work / "indexes" / name, upstream,
+        lambda out: run_indexer(["-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out),
+                                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]),
+                                 "-impact", "-pretokenized"]))
+    exp.model_checksums[name] = yaml.safe_load((collection / "summary.yaml").read_text())["model_checksum"]
+    query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
+    exp.steps.run(f"encode-queries:{name}{tag}", query_vectors, {**upstream, "queries": sha256_tree(queries)},
+                  lambda out: write_query_vectors(encode_queries(encoder(), read_queries(queries), top_k=enc["query_top_k"],
+                                                                 scale=enc["scale"]), read_queries(queries), out))
+    vectors = read_query_vectors(query_vectors)
+    if not tag:
+        exp.stats.setdefault(name, {})["sparsity"] = sparsity_stats((v for _, v in read_vectors(collection)),
+                                                                    vectors.values())
+    return exp.search_step(system, queries, tag, {**upstream, "query_vectors": sha256_tree(query_vectors)},
+                           lambda topics: impact_search(str(index), topics, ProsperQueryEncoder(
+                               vectors=vectors_by_text(vectors, topics)), k=exp.search["k"],
+                               threads=exp.search["threads"]))
+
+
+def dense_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
+    """Dense bi-encoder: (train) → embed the corpus into a FAISS flat inner-product index → search."""
+    from prosper_pyserini.index.faiss import build_faiss_index
+    from prosper_pyserini.model import load_encoder
+    from prosper_pyserini.search.dense import dense_search
+
+    assert exp.data is not None
+    name = system["name"]
+    model, model_inputs = model_step(exp, system)
+    loaded: dict[str, Any] = {}
+
+    def encoder() -> Any:
+        if "encoder" not in loaded:
+            loaded["encoder"] = load_encoder(model, system.get("model_config") or {"model": {"kind": "dense"}})
+        return loaded["encoder"]
+
+    upstream = {**model_inputs, "model_config": system.get("model_config")}
+    index = exp.steps.run(f"index:{name}", exp.work / "indexes" / name, upstream,
+                          lambda out: build_faiss_index(encoder(), exp.data.corpus, out, model_name=model))
+    return exp.search_step(system, queries, tag, upstream,
+                           lambda topics: dense_search(str(index), topics, encoder(), k=exp.search["k"]))
+
+
+def fusion_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
+    """Fuse the runs of other systems of the matrix, with parameters tuned on the dev queries."""
+    from prosper_pyserini.search.fusion import fuse_runs, tune_fusion
+
+    by_name = {s["name"]: s for s in exp.config.get("systems", [])}
+    missing = [n for n in system["runs"] if n not in by_name]
+    if missing:
+        raise click.ClickException(f"system {system['name']!r}: fuses unknown systems {missing}")
+    components = [by_name[n] for n in system["runs"]]
+    method, metric = system.get("method", "rrf"), system.get("metric", "mrr@10")
+    tune_queries, tune_qrels = exp.query_set("tuning")
+    tune_tag = tag if tune_queries == queries else ".dev"
+    tune_runs = [exp.run_system(c, tune_queries, tune_tag) for c in components]
+    eval_runs = [exp.run_system(c, queries, tag) for c in components]
+    params_file = exp.work / "fusion" / f"{system['name']}.json"
+    inputs = {"system": system, "runs": [sha256_tree(p) for p in tune_runs], "qrels": sha256_tree(tune_qrels)}
+    exp.steps.run(f"tune:{system['name']}", params_file, inputs, lambda out: out.write_text(json.dumps(
+        tune_fusion([read_run(p) for p in tune_runs], read_qrels(tune_qrels), method, metric=metric,
+                    threshold=exp.threshold))))
+    params = json.loads(params_file.read_text())
+    exp.stats.setdefault(system["name"], {})["fusion"] = {"method": method, "params": params, "tuned_on": str(tune_queries)}
+    return exp.search_step(system, queries, tag, {"runs": [sha256_tree(p) for p in eval_runs], "params": params},
+                           lambda topics: fuse_runs([read_run(p) for p in eval_runs], method, params, k=exp.search["k"]))
+
+
 SYSTEMS: dict[str, Callable[[Experiment, dict[str, Any], Path, str], Path]] = {
     "bm25": bm25_system,
+    "sparse": sparse_system,
+    "dense": dense_system,
+    "fusion": fusion_system,
 }
 
 
@@ -129,13 +262,48 @@ SYSTEMS: dict[str, Callable[[Experiment, dict[str, Any], Path, str], Path]] = {
 
 
 def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path, command: str) -> Path:
-    from prosper_pyserini.eval.metrics import evaluate_runs
-    from prosper_pyserini.eval.report import write_report
+    """The ranx table (printed and written) and the report folder with plots, statistics and provenance."""
+    from prosper_pyserini.eval import tables
+    from prosper_pyserini.eval.cli import load_and_evaluate
+    from prosper_pyserini.eval.metrics import DEFAULT_METRICS
+    from prosper_pyserini.eval.plots import plot_hit_curves
+    from prosper_pyserini.eval.report import collect_provenance, write_report
+    from prosper_pyserini.eval.significance import mark_significance
+    from prosper_pyserini.java import java_info
 
-    spec = exp.config.get("evaluation", {})
-    runs = {name: read_run(path) for name, path in run_files.items()}
-    results = evaluate_runs(runs, qrels, **{k: v for k, v in spec.items() if k in ("metrics", "threshold", "baseline", "test", "correction")})
-    return write_report(exp.report_dir, results, exp, command)
+    spec = {"metrics": list(DEFAULT_METRICS), "baseline": None, "test": "student", "correction": "holm",
+            "alpha": 0.05, **exp.config.get("evaluation", {})}
+    results, _, _ = load_and_evaluate([str(p) for p in run_files.values()], str(qrels), spec["metrics"],
+                                      exp.threshold, spec["test"])
+    if spec["baseline"] in run_files:
+        mark_significance(results, spec["baseline"], spec["correction"], spec["alpha"])
+    for report in results.validation:
+        for message in report.messages():
+            click.echo(f"warning: {message}", err=True)
+    tables.print_table(results)
+    folder = exp.report_dir
+    tables.write_tables(results, folder / "results")
+    tables.write_per_query(results, folder / "per_query.tsv")
+    plots = plot_hit_curves(results, folder / "hit_at_k")
+    assert exp.data is not None
+    sections = {
+        "sparsity": exp.sparsity_table(),
+        "timings": {step: f"{seconds:.1f} s" + (" (reused)" if step in exp.steps.reused else "")
+                    for step, seconds in exp.steps.timings.items()},
+        "config": exp.config,
+        "overrides": exp.overrides or "none",
+        "data": exp.data.manifest(),
+        "training": {name: stats["training"] for name, stats in exp.stats.items() if "training" in stats} or "none",
+        "fusion": {name: stats["fusion"] for name, stats in exp.stats.items() if "fusion" in stats} or "none",
+    }
+    provenance = collect_provenance(command=command, java=java_info(), models=exp.model_checksums,
+                                    data_files={"corpus": exp.data.corpus, "queries": queries_of(exp),
+                                                "qrels": qrels})
+    return write_report(folder, results, plots, sections, provenance, title=f"prosper-repro: {exp.name}")
+
+
+def queries_of(exp: Experiment) -> Path:
+    return exp.query_set("evaluation")[0]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,6 +319,7 @@ def main(config_path: str, force: bool, only: tuple[str, ...], overrides: tuple[
     data.raw=/path/train.csv.zip.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)
     command = "prosper-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     config = load_config(config_path, overrides)
     exp = Experiment(config, Path(config_path), list(overrides), force)
@@ -160,4 +329,4 @@ def main(config_path: str, force: bool, only: tuple[str, ...], overrides: tuple[
     systems = [s for s in config.get("systems", []) if not only or s["name"] in only]
     run_files = {s["name"]: exp.run_system(s, queries, tag="") for s in systems}
     report = evaluate_and_report(exp, run_files, qrels, command)
-    click.echo(f"report: {report / 'report.html'}  ({time.perf_counter() - started:.0f} s)")
+    click.echo(f"report: {report}  ({time.perf_counter() - started:.0f} s)")

@@ -1,0 +1,184 @@
+"""``prosper-eval``: evaluate TREC runs against qrels; ``prosper-eval diff``: where two systems differ.
+
+The console script points at :func:`main`, which dispatches ``prosper-eval diff …`` to the diff command and
+everything else to the evaluate command, so ``prosper-eval runs/*.trec --qrels X`` works as typed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import click
+
+from prosper_pyserini.data.formats import InputError, Qrels, Run, read_corpus, read_queries
+from prosper_pyserini.eval import validate
+from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, evaluate_runs
+from prosper_pyserini.eval.significance import CORRECTIONS, mark_significance
+
+
+def _echo_problems(results: EvalResults) -> None:
+    for report in results.validation:
+        for message in report.messages():
+            click.echo(f"warning: {message}", err=True)
+
+
+def load_and_evaluate(
+    run_paths: Sequence[str],
+    qrels_path: str,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    threshold: int = 2,
+    stat_test: str = "student",
+    permutations: int = 1000,
+) -> tuple[EvalResults, dict[str, Run], Qrels]:
+    """Read, validate and evaluate run files; systems are named by file stem (which must be unique)."""
+    names = [validate.system_name(p) for p in run_paths]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise click.UsageError(f"run files must have distinct names (stems), repeated: {', '.join(dupes)}")
+    qrels, qrels_report = validate.load_qrels(qrels_path, threshold)
+    qids = validate.evaluated_queries(qrels, threshold)
+    runs: dict[str, Run] = {}
+    reports = [qrels_report]
+    for name, path in zip(names, run_paths, strict=True):
+        runs[name], report = validate.load_run(path, qrels, qids)
+        reports.append(report)
+    results = evaluate_runs(runs, qrels, metrics, threshold, stat_test=stat_test, n_permutations=permutations)
+    results.validation = reports
+    return results, runs, qrels
+
+
+def _command_line(ctx: click.Context) -> list[str]:
+    """This invocation as a command line (arguments, then options that differ from their defaults)."""
+    parts = ["prosper-eval"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)  # type: ignore[arg-type]
+        if isinstance(param, click.Argument):
+            parts += list(value) if isinstance(value, tuple) else [str(value)]
+        elif value is not None and value != param.default:
+            parts += [param.opts[0], str(value)]
+    return parts
+
+
+def _metrics(value: str) -> list[str]:
+    return list(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+
+
+@click.command(
+    name="prosper-eval",
+    epilog="Per-query differences between two runs: prosper-eval diff --help",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
+@click.option(
+    "--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
+    help="Comma-separated: hit@K, mrr@K, recall@K, ndcg@K, or any ranx metric (precision@K, map@K, ndcg_burges@K).",
+)
+@click.option("--threshold", default=2, show_default=True,
+              help="Lowest grade that counts as relevant for binary metrics.")
+@click.option("--baseline", help="System name (run file stem) to test the others against; adds significance marks.")
+@click.option("--test", "stat_test", type=click.Choice(["student", "fisher"]), default="student", show_default=True,
+              help="Paired test: Student's t or Fisher's randomization.")
+@click.option("--correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
+              help="Multiple-testing correction over the comparisons of each metric.")
+@click.option("--alpha", default=0.05, show_default=True, help="Significance level after correction.")
+@click.option("--permutations", default=1000, show_default=True, help="Permutations for --test fisher (seed 42).")
+@click.option("--out", "out_prefix", type=click.Path(dir_okay=False), metavar="PREFIX",
+              help="Write PREFIX.md/.tex/.csv/.json tables and PREFIX.hitk.png/.svg curves.")
+@click.option("--per-query", type=click.Path(dir_okay=False), help="Per-query scores, CSV (or TSV if *.tsv).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Write a self-contained report folder (report.md + report.html + plots + provenance).")
+def evaluate_command(
+    runs: tuple[str, ...], qrels: str, metrics: str, threshold: int, baseline: str | None, stat_test: str,
+    correction: str, alpha: float, permutations: int, out_prefix: str | None, per_query: str | None,
+    report_dir: str | None,
+) -> None:
+    """Evaluate TREC RUNS against QRELS with ranx and print one table (system name = run file stem).
+
+    Means are over the qrels queries with at least one doc graded >= --threshold; queries a run lacks score
+    0. Every skipped line, unknown query, missing query and score tie is counted and reported.
+    """
+    from prosper_pyserini.eval import tables
+    from prosper_pyserini.eval.plots import plot_hit_curves
+
+    try:
+        results, _, _ = load_and_evaluate(runs, qrels, _metrics(metrics), threshold, stat_test, permutations)
+        if baseline is not None:
+            mark_significance(results, baseline, correction, alpha)
+    except (InputError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_problems(results)
+    tables.print_table(results)
+    written = []
+    if out_prefix:
+        written += tables.write_tables(results, out_prefix)
+        written += plot_hit_curves(results, out_prefix + ".hitk")
+    if per_query:
+        written.append(tables.write_per_query(results, per_query))
+    if report_dir:
+        from prosper_pyserini.eval.report import collect_provenance, write_report
+
+        plots = plot_hit_curves(results, Path(report_dir) / "hit_at_k")
+        provenance = collect_provenance(command=_command_line(click.get_current_context()),
+                                        data_files={"qrels": qrels, **{Path(r).name: r for r in runs}})
+        written.append(write_report(report_dir, results, plots, {}, provenance))
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+
+
+@click.command(name="prosper-eval diff", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_a", type=click.Path(exists=True, dir_okay=False))
+@click.argument("run_b", type=click.Path(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
+@click.option("--metric", default="mrr@10", show_default=True, help="Metric to compare per query.")
+@click.option("--top", default=20, show_default=True, help="How many queries to show.")
+@click.option("--depth", default=5, show_default=True, help="How many top products to list per system.")
+@click.option("--threshold", default=2, show_default=True, help="Lowest grade that counts as relevant.")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="Queries TSV, to show query text.")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSONL/TSV, to show titles.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the diff as Markdown.")
+def diff_command(
+    run_a: str, run_b: str, qrels: str, metric: str, top: int, depth: int, threshold: int,
+    queries: str | None, corpus: str | None, out_path: str | None,
+) -> None:
+    """List the queries where RUN_A and RUN_B differ most in --metric, with each system's top products.
+
+    ✔ marks a product graded >= --threshold, a digit a lower grade, · an unjudged product.
+    """
+    from prosper_pyserini.data.formats import atomic_write
+    from prosper_pyserini.eval import tables
+
+    try:
+        results, runs, judged = load_and_evaluate([run_a, run_b], qrels, [metric], threshold)
+        texts = read_queries(queries) if queries else None
+        diffs = tables.diff_queries(results, runs, judged, metric, top=top, depth=depth, queries=texts)
+        titles = None
+        if corpus:
+            needed = {doc for d in diffs for docs in d.top.values() for doc, _, _ in docs}
+            titles = {doc.id: doc.text for doc in read_corpus(corpus, on_error="skip") if doc.id in needed}
+            diffs = tables.diff_queries(results, runs, judged, metric, top=top, depth=depth, queries=texts,
+                                        titles=titles)
+    except (InputError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_problems(results)
+    label = results.metric(metric).label
+    tables.print_diff(diffs, label, threshold)
+    if out_path:
+        with atomic_write(out_path) as out:
+            out.write(tables.diff_markdown(diffs, label, threshold))
+        click.echo(f"wrote {out_path}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: ``prosper-eval diff …`` runs the diff command, anything else evaluates."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "diff":
+        diff_command.main(args[1:], prog_name="prosper-eval diff")
+    else:
+        evaluate_command.main(args, prog_name="prosper-eval")
+
+
+if __name__ == "__main__":
+    main()
