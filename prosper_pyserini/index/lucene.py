@@ -49,13 +49,22 @@ def flag_value(argv: Sequence[str], name: str) -> str | None:
     return None
 
 
-def count_documents(collection_dir: str | os.PathLike[str]) -> int:
-    """Non-blank lines over the JSONL files of a line-per-document collection folder."""
+JSON_SUFFIXES = (".json", ".jsonl", ".gz")  # JsonCollection's allowedFileSuffix
+
+
+def count_documents(collection_dir: str | os.PathLike[str], collection: str = "JsonCollection") -> int:
+    """Non-blank lines over exactly the files Anserini will read from a line-per-document collection folder.
+
+    Anserini walks ``-input`` recursively. ``JsonCollection`` reads files ending in .json, .jsonl or .gz;
+    ``JsonVectorCollection`` reads every file, hidden ones included. A file Anserini cannot parse fails as a
+    whole without touching its counters, so counting the same files is what makes that failure visible.
+    """
     folder = Path(collection_dir)
     if not folder.is_dir():
         raise InputError(folder, None, "-input must be a directory of collection files")
+    every_file = collection == "JsonVectorCollection"
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and (every_file or p.name.endswith(JSON_SUFFIXES)))
     total = 0
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     for path in files:
         with open_text(path) as handle:
             total += sum(1 for raw in handle if raw.strip())
@@ -69,7 +78,7 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
     input_dir = flag_value(args_list, "input")
     if input_dir is None or flag_value(args_list, "index") is None or collection is None:
         raise ValueError("prosper-index needs at least -collection, -input and -index")
-    expected = count_documents(input_dir) if collection in LINE_COLLECTIONS else None
+    expected = count_documents(input_dir, collection) if collection in LINE_COLLECTIONS else None
 
     Args = autoclass("io.anserini.index.IndexCollection$Args")
     Parser = autoclass("org.kohsuke.args4j.CmdLineParser")

@@ -7,29 +7,100 @@ from pathlib import Path
 import click
 
 from prosper_pyserini.data.formats import InputError, read_queries, write_run
+from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.search.bm25 import DEFAULT_B, DEFAULT_K1, bm25_search
 
+EXAMPLES = """
+\b
+Examples:
+  prosper-search --system bm25 --index indexes/hd-bm25 --queries data/hd/queries.dev.tsv
+  prosper-search --system impact --model checkpoints/prosper --index indexes/hd-prosper \\
+      --queries data/hd/queries.dev.tsv --output runs/hd-prosper.trec --threads 2
+  prosper-search --system dense --model checkpoints/dense --index indexes/hd-dense --queries Q.tsv
+  # brute-force reference over the collection files (small corpora; same scores as impact)
+  prosper-search --system exact --model checkpoints/prosper --index collections/hd-prosper --queries Q.tsv
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False), help="Lucene index folder.")
+impact/exact take the query vectors from --model (encoded in batches, top --query-top-k terms,
+round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encode --queries).
+"""
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Lucene index (bm25, impact), FAISS folder (dense) or JsonVectorCollection folder (exact).")
 @click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="Queries TSV: qid<TAB>text.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Run file to write [runs/NAME.trec].")
 @click.option("--name", help="System name = run tag [the index folder's name].")
-@click.option("--system", type=click.Choice(["bm25"]), default="bm25", show_default=True, help="Retrieval model.")
+@click.option("--system", type=click.Choice(["bm25", "impact", "dense", "exact"]), default="bm25", show_default=True,
+              help="Retrieval model.")
+@click.option("--model", help="Sparse (impact, exact) or dense (dense) model: checkpoint, GGUF or offline name.")
+@click.option("--encoded-queries", type=click.Path(exists=True, dir_okay=False),
+              help="Pre-encoded query vectors (.jsonl from prosper-encode --queries) instead of --model.")
+@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, help="Query terms kept (0 = all).")
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True, help="Query quantization scale (as prosper-encode).")
 @click.option("--k", "k", default=1000, show_default=True, help="Results per query.")
 @click.option("--k1", default=DEFAULT_K1, show_default=True, help="BM25 k1.")
 @click.option("--b", default=DEFAULT_B, show_default=True, help="BM25 b.")
 @click.option("--threads", default=1, show_default=True, help="Search threads.")
 @click.option("--batch-size", default=256, show_default=True, help="Queries per batch search call.")
-def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, k: int,
-         k1: float, b: float, threads: int, batch_size: int) -> None:
+def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, model: str | None,
+         encoded_queries: str | None, query_top_k: int, scale: float, k: int, k1: float, b: float, threads: int,
+         batch_size: int) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
     name = name or Path(index_dir).name
     output = output or f"runs/{name}.trec"
     try:
         topics = read_queries(queries)
+        if system == "bm25":
+            run = bm25_search(index_dir, topics, k=k, k1=k1, b=b, threads=threads, batch_size=batch_size)
+        elif system == "dense":
+            from prosper_pyserini.encode.cli import is_sparse, load_model
+            from prosper_pyserini.search.dense import dense_search
+
+            if not model:
+                raise click.UsageError("--system dense needs --model")
+            encoder = load_model(model)
+            if is_sparse(encoder):
+                raise click.UsageError(f"{model} is a sparse model; use --system impact")
+            run = dense_search(index_dir, topics, encoder, k=k)
+        else:
+            run = _sparse_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
+                                 threads, batch_size)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
-    run = bm25_search(index_dir, topics, k=k, k1=k1, b=b, threads=threads, batch_size=batch_size)
     write_run(run, output, tag=name)
     click.echo(f"wrote {output}: {sum(len(r) for r in run.values())} rows for {len(run)} queries")
+
+
+def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: str | None,
+                   encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int):
+    from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
+
+    if (model is None) == (encoded_queries is None):
+        raise click.UsageError(f"--system {system} needs exactly one of --model, --encoded-queries")
+    encoder = None
+    if model:
+        from prosper_pyserini.encode.cli import is_sparse, load_model
+
+        encoder = load_model(model)
+        if not is_sparse(encoder):
+            raise click.UsageError(f"{model} is a dense model; use --system dense")
+    if system == "exact":
+        from prosper_pyserini.search.exact import exact_search
+
+        vectors = (read_query_vectors(encoded_queries) if encoded_queries
+                   else encode_queries(encoder, topics, top_k=top_k or None, scale=scale))
+        missing = [q for q in topics if q not in vectors]
+        if missing:
+            raise click.ClickException(f"{encoded_queries}: no vector for {len(missing)} queries, e.g. {missing[0]!r}")
+        return exact_search(index_dir, {q: vectors[q] for q in topics}, k=k)
+    from prosper_pyserini.search.impact import ProsperQueryEncoder, impact_search, vectors_by_text
+
+    if encoded_queries:
+        try:
+            query_encoder = ProsperQueryEncoder(vectors=vectors_by_text(read_query_vectors(encoded_queries), topics))
+        except KeyError as exc:
+            raise click.ClickException(f"{encoded_queries}: {exc.args[0]}") from exc
+    else:
+        query_encoder = ProsperQueryEncoder(encoder, top_k=top_k or None, scale=scale)
+    return impact_search(index_dir, topics, query_encoder, k=k, threads=threads, batch_size=batch_size)

@@ -1,0 +1,281 @@
+"""Corpus → Anserini ``JsonVectorCollection`` shards, resumable and checkable.
+
+Output of ``--output collections/NAME``::
+
+    collections/NAME/part-00000.jsonl   {"id", "contents", "vector": {term: int}}  (shard_size products each)
+    collections/NAME.settings.json      what the parts were made with (model checksum, scale, shard size, corpus sha256)
+    collections/NAME.summary.json       written once every part exists and has been verified
+
+The metadata sits beside the folder, not in it: Anserini's ``JsonVectorCollection`` reads *every* file under
+``-input`` (any name, hidden ones too), and a file it cannot parse is dropped whole without an error count.
+So the folder holds part files only, and the final check refuses anything else in it.
+
+The corpus is read twice. The first pass validates every line (bad lines fail with ``FILE:LINE`` or are
+counted with ``on_error="skip"``) and fixes the list of products, so nothing is encoded from a corpus that
+would fail half-way. The second pass cuts that list into consecutive chunks of ``shard_size``; chunk ``k``
+becomes ``part-k`` and belongs to worker ``k % n`` of ``n`` (``--shard i/n``). Each part is written
+atomically, so a part that exists is complete; on resume it is skipped once its ids are checked against the
+chunk. Nothing is lost or duplicated: the final check reads every part back and compares ids with the corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import torch
+from tqdm import tqdm
+
+from prosper_pyserini.data.formats import Doc, InputError, OnError, SkipReport, atomic_write, read_corpus
+from prosper_pyserini.encode.quantize import DEFAULT_SCALE, TermWeights
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHARD_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 32
+SORT_WINDOW_BATCHES = 32  # length-sorting happens within windows of this many batches
+
+
+def part_name(k: int) -> str:
+    return f"part-{k:05d}.jsonl"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_vectors(folder: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, int]]]:
+    """``(id, vector)`` of every document in a collection folder, parts in name order."""
+    for path in sorted(Path(folder).glob("part-*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    obj = json.loads(line)
+                    yield str(obj["id"]), obj["vector"]
+                except (json.JSONDecodeError, KeyError) as exc:
+                    raise InputError(path, number, f"not a JsonVectorCollection line ({exc})") from exc
+
+
+def part_ids(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line)["id"] for line in handle if line.strip()]
+
+
+def is_subsequence(part: Sequence[str], chunk: Sequence[str]) -> bool:
+    it = iter(chunk)
+    return all(any(x == y for y in it) for x in part)
+
+
+@dataclass
+class EncodeSettings:
+    """Everything that must be equal for parts from two runs to belong to one collection."""
+
+    model: str
+    model_checksum: str
+    corpus: str
+    corpus_sha256: str
+    scale: float = DEFAULT_SCALE
+    shard_size: int = DEFAULT_SHARD_SIZE
+    on_error: str = "raise"
+    text_fields: list[str] | None = None
+
+
+@dataclass
+class EncodeResult:
+    settings: EncodeSettings
+    encoded_here: int = 0
+    parts_written: list[str] = field(default_factory=list)
+    parts_resumed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    summary: dict[str, Any] | None = None  # set when every part exists and the collection checked out
+
+
+_INFORMATIVE = {"model", "corpus"}  # names and paths may differ between runs; checksums may not
+
+
+def metadata_path(folder: str | os.PathLike[str], kind: str) -> Path:
+    """``collections/NAME`` → ``collections/NAME.{kind}.json`` (outside the folder Anserini reads)."""
+    folder = Path(folder)
+    return folder.parent / f"{folder.name}.{kind}.json"
+
+
+def _check_settings(folder: Path, settings: EncodeSettings) -> None:
+    path = metadata_path(folder, "settings")
+    wanted = asdict(settings)
+    if path.exists():
+        found = json.loads(path.read_text(encoding="utf-8"))
+        diff = sorted(k for k in wanted if k not in _INFORMATIVE and found.get(k) != wanted[k])
+        if diff:
+            raise InputError(path, None, f"existing parts were made with other settings ({', '.join(diff)}); "
+                                         "use a new output folder or delete this one")
+        return
+    with atomic_write(path) as out:
+        json.dump(wanted, out, indent=2, ensure_ascii=False)
+
+
+def length_sorted_batches(docs: Sequence[Doc], batch_size: int) -> Iterator[list[int]]:
+    """Indices into ``docs`` in batches of similar length (less padding), sorted within windows."""
+    window = batch_size * SORT_WINDOW_BATCHES
+    for start in range(0, len(docs), window):
+        order = sorted(range(start, min(start + window, len(docs))), key=lambda i: len(docs[i].text))
+        for b in range(0, len(order), batch_size):
+            yield order[b : b + batch_size]
+
+
+def encode_texts(encoder: Any, texts: list[str], side: str) -> torch.Tensor:
+    """``encoder.encode`` on one batch, asking encoders that batch internally to keep it whole."""
+    with torch.inference_mode():
+        if "batch_size" in inspect.signature(encoder.encode).parameters:
+            return encoder.encode(texts, side=side, batch_size=max(len(texts), 1))
+        return encoder.encode(texts, side=side)
+
+
+def encode_docs(encoder: Any, docs: Sequence[Doc], weights: TermWeights, batch_size: int,
+                bar: tqdm | None = None) -> list[dict[str, int]]:
+    """Quantized vectors for ``docs``, in their order."""
+    vectors: list[dict[str, int]] = [{} for _ in docs]
+    for batch in length_sorted_batches(docs, batch_size):
+        dense = encode_texts(encoder, [docs[i].text for i in batch], side="doc")
+        for i, vector in zip(batch, weights.int_vectors(dense)):
+            vectors[i] = vector
+        if bar is not None:
+            bar.update(len(batch))
+    return vectors
+
+
+def chunks(items: Iterable[Doc], size: int) -> Iterator[list[Doc]]:
+    chunk: list[Doc] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def encode_corpus(
+    encoder: Any,
+    corpus: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    model_name: str,
+    scale: float = DEFAULT_SCALE,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    shard: tuple[int, int] = (0, 1),
+    on_error: OnError = "raise",
+    text_fields: Sequence[str] | None = None,
+) -> EncodeResult:
+    """Encode the parts of ``corpus`` that belong to worker ``shard[0]`` of ``shard[1]`` into ``output``."""
+    worker, workers = shard
+    if not 0 <= worker < workers:
+        raise ValueError(f"shard must be i/n with 0 <= i < n, not {worker}/{workers}")
+    if shard_size < 1 or batch_size < 1:
+        raise ValueError("shard size and batch size must be positive")
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    fields = list(text_fields) if text_fields else None
+
+    # Pass 1: validate the whole corpus and fix the product list before encoding anything.
+    report = SkipReport(str(corpus))
+    all_ids = [doc.id for doc in tqdm(read_corpus(corpus, text_fields=fields, on_error=on_error, report=report),
+                                      desc="checking corpus", unit="doc", leave=False)]
+    if not all_ids:
+        raise InputError(corpus, None, "no products to encode")
+    settings = EncodeSettings(
+        model=model_name, model_checksum=str(encoder.checksum()), corpus=str(corpus),
+        corpus_sha256=file_sha256(corpus), scale=float(scale), shard_size=shard_size,
+        on_error=on_error, text_fields=fields,
+    )
+    _check_settings(folder, settings)
+    weights = TermWeights(encoder.vocab_terms, scale)
+    if weights.collisions:
+        log.warning("%d vocabulary ids share a Lucene term with another id; merged by max", weights.collisions)
+
+    # Pass 2: encode this worker's missing parts.
+    n_parts = -(-len(all_ids) // shard_size)
+    mine = [k for k in range(n_parts) if k % workers == worker]
+    todo = sum(min(shard_size, len(all_ids) - k * shard_size) for k in mine
+               if not (folder / part_name(k)).exists())
+    for k in mine:  # temporary files of this worker's parts, left by a killed run (never another worker's)
+        for stale in folder.glob(f".{part_name(k)}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    result = EncodeResult(settings)
+    started = time.perf_counter()
+    docs = read_corpus(corpus, text_fields=fields, on_error=on_error, report=SkipReport(str(corpus)))
+    with tqdm(total=todo, desc=f"encoding {folder.name} [{worker}/{workers}]", unit="doc", smoothing=0.05) as bar:
+        for k, chunk in enumerate(chunks(docs, shard_size)):
+            if k % workers != worker:
+                continue
+            path = folder / part_name(k)
+            chunk_ids = [doc.id for doc in chunk]
+            if path.exists():
+                found = part_ids(path)
+                if not is_subsequence(found, chunk_ids) or len(set(found)) != len(found):
+                    raise InputError(path, None, "existing part does not match the corpus chunk; delete it")
+                result.parts_resumed.append(path.name)
+                continue
+            vectors = encode_docs(encoder, chunk, weights, batch_size, bar)
+            with atomic_write(path) as out:
+                for doc, vector in zip(chunk, vectors):
+                    if not vector:
+                        error = InputError(corpus, None, f"product {doc.id!r} encodes to an empty vector "
+                                                         f"(no weight reaches 1 at scale {scale:g})")
+                        if on_error == "raise":
+                            raise error
+                        continue  # counted in the summary: corpus ids minus collection ids
+                    out.write(json.dumps({"id": doc.id, "contents": doc.text, "vector": vector},
+                                         ensure_ascii=False) + "\n")
+            result.parts_written.append(path.name)
+            result.encoded_here += len(chunk)
+    result.seconds = time.perf_counter() - started
+    if all((folder / part_name(k)).exists() for k in range(n_parts)):
+        result.summary = finish_collection(folder, settings, all_ids, report, n_parts)
+    return result
+
+
+def finish_collection(folder: Path, settings: EncodeSettings, all_ids: list[str], report: SkipReport,
+                      n_parts: int) -> dict[str, Any]:
+    """Read every part back, check ids against the corpus, and write ``NAME.summary.json``."""
+    parts = {part_name(k) for k in range(n_parts)}
+    stray = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.name not in parts)
+    if stray:
+        raise InputError(folder, None, f"files that are not parts of this collection (Anserini would index them): "
+                                       f"{', '.join(stray[:5])}")
+    ids: list[str] = []
+    n_terms = total_impact = 0
+    for doc_id, vector in read_vectors(folder):
+        ids.append(doc_id)
+        n_terms += len(vector)
+        total_impact += sum(vector.values())
+    if len(set(ids)) != len(ids):
+        raise InputError(folder, None, "duplicate ids across parts")
+    if not is_subsequence(ids, all_ids):
+        raise InputError(folder, None, "the parts' ids are not the corpus ids in corpus order")
+    dropped = len(all_ids) - len(ids)
+    summary = {
+        **asdict(settings),
+        "products_in_corpus": len(all_ids),
+        "products_indexed": len(ids),
+        "empty_vectors_skipped": dropped,
+        "corpus_lines_skipped": report.total,
+        "corpus_skip_reasons": dict(report.reasons),
+        "parts": n_parts,
+        "avg_terms_per_product": round(n_terms / max(len(ids), 1), 3),
+        "avg_impact_per_product": round(total_impact / max(len(ids), 1), 3),
+    }
+    with atomic_write(metadata_path(folder, "summary")) as out:
+        json.dump(summary, out, indent=2, ensure_ascii=False)
+    return summary

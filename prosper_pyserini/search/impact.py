@@ -1,0 +1,80 @@
+"""Learned sparse retrieval over a Lucene impact index, through Pyserini's ``LuceneImpactSearcher``.
+
+:class:`ProsperQueryEncoder` is a Pyserini ``QueryEncoder``: ``encode(text) -> {term: int}`` with the same
+term strings, quantization and top-k cut as ``prosper-encode``, so it plugs into
+``LuceneImpactSearcher(index, query_encoder=ProsperQueryEncoder(model))`` as any Pyserini encoder does.
+Pyserini's ``batch_search`` calls ``encode`` one query at a time; :func:`impact_search` first encodes all
+queries in model batches (:meth:`ProsperQueryEncoder.prime`) so those calls are cache lookups.
+
+The searcher is opened with ``min_idf=-1``: Pyserini's default ``0`` silently drops query terms that occur
+in every document (idf = log(N/df) = 0), which would make Lucene disagree with the exact dot product.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from tqdm import tqdm
+
+from prosper_pyserini.data.formats import Run
+from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
+from prosper_pyserini.encode.queries import QueryVectors, encode_queries
+from prosper_pyserini.java import ensure_jvm
+
+ensure_jvm()
+from pyserini.encode import QueryEncoder  # noqa: E402  (needs the JVM started our way first)
+
+
+class ProsperQueryEncoder(QueryEncoder):
+    """Pyserini query encoder for a PROSPER/SPLADE sparse model (or for pre-encoded query vectors)."""
+
+    def __init__(self, encoder: Any | None = None, *, top_k: int | None = DEFAULT_QUERY_TOP_K,
+                 scale: float = DEFAULT_SCALE, batch_size: int = 64, vectors: Mapping[str, dict[str, int]] | None = None):
+        super().__init__()
+        self.encoder, self.top_k, self.batch_size = encoder, top_k, batch_size
+        self.weights = TermWeights(encoder.vocab_terms, scale) if encoder is not None else None
+        self.cache: dict[str, dict[str, int]] = dict(vectors or {})  # query text -> vector
+        self.has_model = encoder is not None
+
+    def prime(self, texts: list[str], progress: bool = True) -> None:
+        """Encode ``texts`` in model batches and cache them for :meth:`encode`."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing and self.encoder is not None:
+            vectors = encode_queries(self.encoder, dict(enumerate(missing)), top_k=self.top_k, weights=self.weights,
+                                     batch_size=self.batch_size, progress=progress)
+            self.cache.update((missing[i], vectors[i]) for i in vectors)
+
+    def encode(self, text: str, **kwargs: Any) -> dict[str, int]:
+        if text not in self.cache:
+            if self.encoder is None:
+                raise KeyError(f"no pre-encoded vector for query {text!r}")
+            self.prime([text], progress=False)
+        return self.cache[text]
+
+
+def impact_search(index_dir: str, queries: Mapping[str, str], query_encoder: ProsperQueryEncoder, k: int = 1000,
+                  threads: int = 1, batch_size: int = 256) -> Run:
+    """Top-``k`` impact-scored results for every query (empty ranking when no query term is in the index)."""
+    from pyserini.search.lucene import LuceneImpactSearcher
+
+    query_encoder.prime(list(queries.values()))
+    searcher = LuceneImpactSearcher(index_dir, query_encoder=query_encoder, min_idf=-1)
+    run: Run = {qid: {} for qid in queries}
+    qids = list(queries)
+    with tqdm(total=len(qids), desc="impact search", unit="q") as bar:
+        for start in range(0, len(qids), batch_size):
+            chunk = qids[start : start + batch_size]
+            hits = searcher.batch_search([queries[q] for q in chunk], chunk, k=k, threads=threads)
+            for qid in chunk:
+                run[qid] = {hit.docid: float(hit.score) for hit in hits.get(qid, [])}
+            bar.update(len(chunk))
+    searcher.close()
+    return run
+
+
+def vectors_by_text(vectors: QueryVectors, queries: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    """Pre-encoded ``{qid: vector}`` → ``{text: vector}``, the key Pyserini's ``batch_search`` passes."""
+    missing = [qid for qid in queries if qid not in vectors]
+    if missing:
+        raise KeyError(f"{len(missing)} queries have no pre-encoded vector, e.g. {missing[0]!r}")
+    return {queries[qid]: vectors[qid] for qid in queries}

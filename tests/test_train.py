@@ -1,0 +1,200 @@
+"""The trainer on real backbones and a tiny hand-written prepared folder: loss goes down, presets, resume, guards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from prosper_pyserini.data.formats import read_queries, write_run
+from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
+from prosper_pyserini.train.cli import main
+from prosper_pyserini.train.config import load_config, parse_overrides
+from prosper_pyserini.train.trainer import NonFiniteError, Trainer, mrr_at_10
+from test_model_support import backbone_path, write_tiny_dataset
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def splade_dir() -> str:
+    return backbone_path("splade-tiny")
+
+
+def small(backbone: str, preset: str = "prosper", **extra: object) -> dict:
+    overrides = {"model": {"backbone": backbone, "max_length": 24},
+                 "train": {"batch_size": 8, "epochs": 1, "log_every": 1},
+                 "val": {"max_docs": None, "batch_size": 16}}
+    for key, value in extra.items():
+        section, name = key.split("__")
+        overrides.setdefault(section, {})[name] = value
+    return load_config(preset, overrides)
+
+
+def read_log(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_config_layers_and_overrides() -> None:
+    base = load_config()
+    assert base["model"]["k_q"] == 256 and base["model"]["k_d"] == 512 and base["model"]["norm_q"] == "l2"
+    assert base["loss"]["lambda_q"] == 5e-3 and base["loss"]["lambda_d"] == 1e-3
+    assert base["train"]["lr"] == 3e-5 and base["train"]["weight_decay"] == 0.1 and base["model"]["max_length"] == 64
+    splade = load_config("splade.yaml")
+    assert not splade["model"]["lrn_q"] and not splade["model"]["lfw"] and splade["data"]["hard_negatives"]["n"] == 1
+    assert load_config("dense")["model"]["kind"] == "dense"
+    assert parse_overrides(["a.b=1e-5", "c=[[512, 256]]", "d=true", "e=null"]) == \
+        {"a": {"b": "1e-5"}, "c": [[512, 256]], "d": True, "e": None}
+    cfg = load_config("sp-llm", ["train.lr=1e-5", "lfw.schedule=[[512, 256], [256, 128]]"])
+    assert cfg["train"]["lr"] == 1e-5 and cfg["lfw"]["schedule"] == [[512, 256], [256, 128]]
+    with pytest.raises(KeyError, match="model.kq"):
+        load_config("prosper", ["model.kq=3"])
+    with pytest.raises(FileNotFoundError, match="presets"):
+        load_config("nope")
+
+
+def test_mrr_at_10() -> None:
+    qrels = {"a": {"x": 2, "y": 1}, "b": {"z": 2}}
+    assert mrr_at_10({"a": ["y", "x"], "b": ["q"] * 10 + ["z"]}, qrels, 2) == pytest.approx(0.25)
+
+
+def _train_loss(trainer: Trainer) -> float:
+    """Mean InfoNCE+FLOPS over every training pair in fixed batches, eval mode (no dropout), no grad."""
+    trainer.encoder.eval()
+    trainer.training_now = False
+    with torch.no_grad():
+        losses = [float(trainer._loss(trainer.items[i:i + 8], trainer.encoder_pair_local, False)[0])
+                  for i in range(0, len(trainer.items), 8)]
+    return sum(losses) / len(losses)
+
+
+def test_tiny_training_lowers_loss(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    cfg = small(splade_dir, train__lr=3e-4, train__epochs=3, val__enabled=False, loss__flops_ramp_steps=0,
+                model__k_q=64, model__k_d=128)
+    trainer = Trainer(cfg, data_dir, tmp_path / "run")
+    before = _train_loss(trainer)
+    summary = trainer.train()
+    after = _train_loss(trainer)
+    assert summary["steps"] == 15                      # 33 pairs / 8 → 5 batches × 3 epochs
+    assert after < 0.8 * before, (before, after)
+    log = [r for r in read_log(tmp_path / "run") if "step" in r and "loss" in r]
+    assert [r["step"] for r in log] == list(range(1, 16))
+    assert {"nce", "flops_q", "flops_d", "l0_q", "l0_d", "lr"} <= log[0].keys()
+    assert all(r["l0_q"] <= 64 and r["l0_d"] <= 128 for r in log)
+    best = load_encoder(tmp_path / "run" / "best")
+    assert best.checksum() == trainer.encoder.checksum() and best.lrn is not None
+
+
+def test_prosper_validation_best_checkpoint_and_resume(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cfg = small(splade_dir, train__max_steps=2, train__save_every=1, lfw__schedule=[[200, 100], [100, 50]],
+                lfw__warmup_steps=1)
+    summary = Trainer(cfg, data_dir, out).train()
+    epoch = summary["epochs"][0]
+    assert 0.0 <= epoch["dev_mrr10"] <= 1.0 and epoch["dev_queries"] == 6 and epoch["dev_docs"] == 24
+    assert epoch["dev_loss"] > 0 and (out / "best" / "prosper.json").is_file()
+    assert (out / "last" / "trainer_state.pt").is_file()
+    # resume: continues the step count and the schedule from last/
+    cfg2 = small(splade_dir, train__max_steps=4, train__resume=str(out / "last"), val__enabled=False,
+                 lfw__schedule=[[200, 100], [100, 50]], lfw__warmup_steps=1)
+    trainer = Trainer(cfg2, data_dir, out)
+    assert trainer.step == 2
+    summary = trainer.train()
+    assert summary["steps"] == 4
+    steps = [r["step"] for r in read_log(out) if "loss" in r]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_non_finite_loss_is_stopped_with_the_batch_named(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    cfg = small(splade_dir, loss__temperature=0.0, val__enabled=False, train__max_steps=1)
+    with pytest.raises(NonFiniteError, match=r"epoch 0 batch 0 \(step 0, first qid"):
+        Trainer(cfg, data_dir, tmp_path / "nan").train()
+    cfg = small(splade_dir, loss__temperature=0.0, val__enabled=False, train__max_steps=2,
+                train__on_nonfinite="skip")
+    summary = Trainer(cfg, data_dir, tmp_path / "skip").train()
+    assert summary["steps"] == 2 and summary["updates"] == 0   # batches skipped, none applied, run ends cleanly
+
+
+def test_gradient_checkpointing_and_accumulation(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    cfg = small(splade_dir, train__max_steps=1, train__grad_accum=2, train__grad_checkpointing=True,
+                val__enabled=False)
+    trainer = Trainer(cfg, data_dir, tmp_path / "ckpt")
+    before = trainer.encoder.checksum()
+    summary = trainer.train()
+    assert summary["steps"] == 1 and summary["updates"] == 1 and trainer.skip_batches == 2   # 2 micro-batches
+    assert trainer.encoder.checksum() != before
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    """DDP on CPU (gloo): 2 ranks, DistributedSampler shards, negatives gathered across ranks, rank 0 saves."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+           "-m", "prosper_pyserini.train.cli", "--data", str(data_dir), "--output", str(out),
+           f"model.backbone={splade_dir}", "model.max_length=24", "train.batch_size=4", "train.max_steps=2",
+           "train.num_threads=1", "val.max_docs=null"]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    steps = [json.loads(line)["step"] for line in (out / "train_log.jsonl").read_text().splitlines()
+             if '"loss"' in line]
+    assert steps == [1, 2]                      # only rank 0 logs
+    assert isinstance(load_encoder(out / "best"), SparseEncoder)
+
+
+def _overlap_run(data_dir: Path, path: Path) -> None:
+    """A stand-in for a BM25 run: rank products by word overlap with each training query."""
+    corpus = [json.loads(line) for line in (data_dir / "corpus" / "products.jsonl").read_text().splitlines()]
+    run = {}
+    for qid, text in read_queries(data_dir / "queries.train.tsv").items():
+        words = set(text.lower().split())
+        run[qid] = {d["id"]: len(words & set(d["contents"].lower().split())) + 0.01 for d in corpus}
+    write_run(run, path, "overlap")
+
+
+def test_cli_presets_splade_and_dense(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    common = ["--data", str(data_dir), f"model.backbone={splade_dir}", "model.max_length=24",
+              "train.batch_size=8", "train.max_steps=2", "val.max_docs=null"]
+    _overlap_run(data_dir, tmp_path / "bm25.trec")
+    res = runner.invoke(main, ["--config", "splade", "--output", str(tmp_path / "splade"), *common,
+                               f"data.hard_negatives.run={tmp_path / 'bm25.trec'}"])
+    assert res.exit_code == 0, res.output
+    enc = load_encoder(tmp_path / "splade" / "best")
+    assert isinstance(enc, SparseEncoder) and enc.lrn is None and not enc.config.lfw
+    res = runner.invoke(main, ["--config", "dense", "--output", str(tmp_path / "dense"), *common, "model.pooling=mean"])
+    assert res.exit_code == 0, res.output
+    enc = load_encoder(tmp_path / "dense" / "best")
+    assert isinstance(enc, DenseEncoder) and enc.config.pooling == "mean"
+    assert enc.encode(["drill"], "query").shape == (1, 128)
+    # the SPLADE preset without a run is a clear error, as is a typo in a key
+    res = runner.invoke(main, ["--config", "splade", "--output", str(tmp_path / "x"), *common])
+    assert res.exit_code != 0 and "hard_negatives.run" in str(res.exception)
+    res = runner.invoke(main, ["--output", str(tmp_path / "x"), *common, "train.lrr=1"])
+    assert res.exit_code == 2 and "train.lrr" in res.output
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_trains_two_steps(data_dir: Path, tmp_path: Path) -> None:
+    path = backbone_path("smollm2-135m")
+    cfg = small(path, train__batch_size=2, model__max_length=16, train__max_steps=2, val__enabled=False,
+                train__save_every=None)
+    trainer = Trainer(cfg, data_dir, tmp_path / "smol")
+    before = trainer.encoder.checksum()
+    summary = trainer.train()
+    assert summary["steps"] == 2
+    log = [r for r in read_log(tmp_path / "smol") if "loss" in r]
+    assert len(log) == 2 and all(r["loss"] == r["loss"] and r["loss"] < float("inf") for r in log)
+    assert trainer.encoder.checksum() != before
