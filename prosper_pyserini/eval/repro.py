@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-import yaml
 
 from prosper_pyserini.config import load_config
 from prosper_pyserini.data.formats import read_qrels, read_queries, read_run, write_run
@@ -178,16 +177,18 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
         return loaded["encoder"]
 
     upstream = {**model_inputs, "model_config": system.get("model_config"), "encode": enc}
-    collection = exp.steps.run(
+    # the step's folder holds the collection (vectors/, what Anserini reads) and its metadata beside it
+    encoded = exp.steps.run(
         f"encode:{name}", exp.work / "collections" / name, upstream,
-        lambda out: encode_corpus(encoder(), exp.data.corpus, out, model_name=model, scale=enc["scale"],
-                                  batch_size=enc["batch_size"]))
+        lambda out: encode_corpus(encoder(), exp.data.corpus, out / "vectors", model_name=model,
+                                  scale=enc["scale"], batch_size=enc["batch_size"]))
+    collection = encoded / "vectors"
     index = exp.steps.run(
         f"index:{name}", exp.work / "indexes" / name, upstream,
         lambda out: run_indexer(["-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out),
                                  "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]),
                                  "-impact", "-pretokenized"]))
-    exp.model_checksums[name] = yaml.safe_load((collection / "summary.yaml").read_text())["model_checksum"]
+    exp.model_checksums[name] = json.loads((encoded / "vectors.summary.json").read_text())["model_checksum"]
     query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
     exp.steps.run(f"encode-queries:{name}{tag}", query_vectors, {**upstream, "queries": sha256_tree(queries)},
                   lambda out: write_query_vectors(encode_queries(encoder(), read_queries(queries), top_k=enc["query_top_k"],
