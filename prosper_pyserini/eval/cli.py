@@ -16,6 +16,7 @@ from prosper_pyserini.data.formats import InputError, Qrels, Run, read_corpus, r
 from prosper_pyserini.eval import validate
 from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, evaluate_runs
 from prosper_pyserini.eval.significance import CORRECTIONS, mark_significance
+from prosper_pyserini.eval.tables import QueryDiff
 
 
 def _echo_problems(results: EvalResults) -> None:
@@ -139,9 +140,12 @@ def evaluate_command(
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="Queries TSV, to show query text.")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSONL/TSV, to show titles.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the diff as Markdown.")
+@click.option("--model", "models", multiple=True, metavar="SYSTEM=MODEL",
+              help="Sparse model of a system (run file stem): show each query's literal and expansion terms "
+                   "with weights under that system's list (needs --queries). Repeatable.")
 def diff_command(
     run_a: str, run_b: str, qrels: str, metric: str, top: int, depth: int, threshold: int,
-    queries: str | None, corpus: str | None, out_path: str | None,
+    queries: str | None, corpus: str | None, out_path: str | None, models: tuple[str, ...],
 ) -> None:
     """List the queries where RUN_A and RUN_B differ most in --metric, with each system's top products.
 
@@ -154,12 +158,14 @@ def diff_command(
         results, runs, judged = load_and_evaluate([run_a, run_b], qrels, [metric], threshold)
         texts = read_queries(queries) if queries else None
         diffs = tables.diff_queries(results, runs, judged, metric, top=top, depth=depth, queries=texts)
+        term_info = query_terms(models, diffs, texts) if models else None
         titles = None
-        if corpus:
-            needed = {doc for d in diffs for docs in d.top.values() for doc, _, _ in docs}
-            titles = {doc.id: doc.text for doc in read_corpus(corpus, on_error="skip") if doc.id in needed}
+        if corpus or term_info:
+            if corpus:
+                needed = {doc for d in diffs for docs in d.top.values() for doc, _, _ in docs}
+                titles = {doc.id: doc.text for doc in read_corpus(corpus, on_error="skip") if doc.id in needed}
             diffs = tables.diff_queries(results, runs, judged, metric, top=top, depth=depth, queries=texts,
-                                        titles=titles)
+                                        titles=titles, term_info=term_info)
     except (InputError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_problems(results)
@@ -169,6 +175,25 @@ def diff_command(
         with atomic_write(out_path) as out:
             out.write(tables.diff_markdown(diffs, label, threshold))
         click.echo(f"wrote {out_path}", err=True)
+
+
+def query_terms(models: Sequence[str], diffs: Sequence[QueryDiff], texts: dict[str, str] | None
+                ) -> dict[str, dict[str, str]]:
+    """``{system: {qid: "literal: … | expansion: …"}}`` for the queries shown, from each system's model."""
+    from prosper_pyserini.explain import explain_texts
+    from prosper_pyserini.model import load_encoder
+
+    if texts is None:
+        raise click.UsageError("--model needs --queries (the query texts to encode)")
+    info: dict[str, dict[str, str]] = {}
+    qids = [d.qid for d in diffs]
+    for item in models:
+        system, sep, model = item.partition("=")
+        if not sep:
+            raise click.UsageError(f"--model {item!r}: expected SYSTEM=MODEL")
+        views = explain_texts(load_encoder(model), [texts[q] for q in qids], side="query")
+        info[system] = {q: view.format() for q, view in zip(qids, views)}
+    return info
 
 
 def main(argv: Sequence[str] | None = None) -> None:
