@@ -1,4 +1,4 @@
-"""Shared helpers (imported by test_model*.py and test_train*.py): backbone locations and a tiny hand-written prepared folder."""
+"""Shared helpers for test_model*.py and test_train*.py: backbone locations, a tiny hand-written prepared folder."""
 
 from __future__ import annotations
 

@@ -91,6 +91,9 @@ def test_tiny_training_lowers_loss(data_dir: Path, splade_dir: str, tmp_path: Pa
     assert all(r["l0_q"] <= 64 and r["l0_d"] <= 128 for r in log)
     best = load_encoder(tmp_path / "run" / "best")
     assert best.checksum() == trainer.encoder.checksum() and best.lrn is not None
+    # a checkpoint as backbone is evaluated as saved (LRN weights and LFW windows included)
+    again = Trainer(small(str(tmp_path / "run" / "best"), val__enabled=True), data_dir, tmp_path / "again")
+    assert again.encoder.checksum() == best.checksum() and again.encoder.config.k_q == 64
 
 
 def test_prosper_validation_best_checkpoint_and_resume(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
@@ -125,11 +128,12 @@ def test_non_finite_loss_is_stopped_with_the_batch_named(data_dir: Path, splade_
 
 def test_gradient_checkpointing_and_accumulation(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
     cfg = small(splade_dir, train__max_steps=1, train__grad_accum=2, train__grad_checkpointing=True,
-                val__enabled=False)
+                train__warmup_epochs=0, val__enabled=False)
     trainer = Trainer(cfg, data_dir, tmp_path / "ckpt")
     before = trainer.encoder.checksum()
     summary = trainer.train()
-    assert summary["steps"] == 1 and summary["updates"] == 1 and trainer.skip_batches == 2   # 2 micro-batches
+    assert summary["steps"] == 1 and summary["updates"] == 1
+    assert [r["batch"] for r in read_log(tmp_path / "ckpt") if "loss" in r] == [1]   # step 1 = micro-batches 0+1
     assert trainer.encoder.checksum() != before
 
 
@@ -140,9 +144,14 @@ def test_torchrun_two_processes(data_dir: Path, splade_dir: str, tmp_path: Path)
     import subprocess
     import sys
 
+    import socket
+
     out = tmp_path / "ddp"
+    with socket.socket() as sock:          # a free port, so parallel runs do not collide
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", port,
            "-m", "prosper_pyserini.train.cli", "--data", str(data_dir), "--output", str(out),
            f"model.backbone={splade_dir}", "model.max_length=24", "train.batch_size=4", "train.max_steps=2",
            "train.num_threads=1", "val.max_docs=null"]
@@ -178,6 +187,9 @@ def test_cli_presets_splade_and_dense(data_dir: Path, splade_dir: str, tmp_path:
     assert res.exit_code == 0, res.output
     enc = load_encoder(tmp_path / "dense" / "best")
     assert isinstance(enc, DenseEncoder) and enc.config.pooling == "mean"
+    res = runner.invoke(main, ["--config", "dense", "--output", str(tmp_path / "zs"), *common, "--validate-only"])
+    assert res.exit_code == 0, res.output
+    assert 0.0 <= json.loads(res.output.strip().splitlines()[-1])["dev_mrr10"] <= 1.0
     assert enc.encode(["drill"], "query").shape == (1, 128)
     # the SPLADE preset without a run is a clear error, as is a typo in a key
     res = runner.invoke(main, ["--config", "splade", "--output", str(tmp_path / "x"), *common])

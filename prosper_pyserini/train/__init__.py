@@ -1,0 +1,1 @@
+"""Trainer for PROSPER and its baselines (``prosper-train``)."""

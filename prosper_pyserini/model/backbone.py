@@ -1,0 +1,116 @@
+"""Load any Hugging Face backbone offline: a causal LM (hub id, local dir, GGUF) or an MLM (BERT family).
+
+Weights are always float32 on CPU here (GGUF is dequantized on load); the trainer moves them to the device
+and uses bf16 autocast there. Names such as ``splade-tiny`` or ``smollm2-135m`` are resolved through
+``prosper_pyserini.weights.resolve_model`` when that module is available.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+Arch = Literal["causal", "mlm"]
+
+
+@dataclass
+class Backbone:
+    model: nn.Module          # *ForCausalLM, *ForMaskedLM, or a bare encoder (AutoModel)
+    tokenizer: object
+    arch: Arch
+    has_lm_head: bool         # False: a sentence encoder, the sparse encoder ties a head to its embeddings
+    source: str               # what the user asked for, for provenance
+
+
+def resolve(name_or_path: str) -> tuple[str, str | None, str | None]:
+    """(directory or hub id, gguf file name or None, kind hint or None), via ``weights.resolve_model`` if present."""
+    try:
+        from prosper_pyserini.weights import resolve_model  # lazy: written in parallel, optional here
+    except ImportError:
+        resolve_model = None
+    if resolve_model is not None:
+        ref = resolve_model(name_or_path)
+        return str(ref.path), ref.gguf_file, getattr(ref, "kind", None)
+    path = Path(name_or_path)
+    if path.suffix == ".gguf" and path.is_file():
+        return str(path.parent), path.name, "causal"
+    return name_or_path, None, None
+
+
+def detect_arch(config, gguf_file: str | None, hint: str | None) -> tuple[Arch, bool]:
+    """Causal or MLM, and whether an LM head exists, from the config (GGUF files are always causal LMs)."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    if gguf_file or hint == "causal":
+        return "causal", True
+    if hint == "sentence":
+        return "mlm", False
+    archs = getattr(config, "architectures", None) or []
+    if any(a.endswith("ForCausalLM") for a in archs):
+        return "causal", True
+    if any(a.endswith("ForMaskedLM") for a in archs):
+        return "mlm", True
+    if archs:  # e.g. BertModel / MPNetModel: a sentence encoder without an MLM head
+        return "mlm", False
+    if config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        return "mlm", hint == "mlm"
+    if config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return "causal", True
+    raise ValueError(f"cannot tell whether {config.model_type!r} is a causal LM or an MLM")
+
+
+def load_backbone(name_or_path: str, arch: Arch | None = None, with_head: bool | None = None) -> Backbone:
+    """Load model + tokenizer in float32 on CPU; ``arch``/``with_head`` override detection (checkpoints pin them)."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    location, gguf_file, hint = resolve(name_or_path)
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    config = AutoConfig.from_pretrained(location, **kwargs)
+    detected, head = detect_arch(config, gguf_file, hint)
+    arch = arch or detected
+    head = head if with_head is None else with_head
+    cls = AutoModelForCausalLM if arch == "causal" else (AutoModelForMaskedLM if head else AutoModel)
+    model = cls.from_pretrained(location, dtype=torch.float32, **kwargs)
+    quantizer = getattr(model, "hf_quantizer", None)
+    if gguf_file and quantizer is not None:
+        # GGUF tensors are dequantized to float32 on load: drop the quantizer so the model trains and saves
+        # as a regular safetensors checkpoint
+        quantizer.remove_quantization_config(model)
+        for module in model.modules():
+            if hasattr(module, "config") and hasattr(module.config, "_is_quantized"):
+                module.config._is_quantized = False
+    tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.sep_token
+    if arch == "causal" and tokenizer.eos_token_id is None:
+        raise ValueError(f"{name_or_path}: a causal backbone needs an EOS token")
+    model.eval()
+    return Backbone(model, tokenizer, arch, head, name_or_path)
+
+
+def tokenize(tokenizer, texts: list[str], arch: Arch, max_length: int) -> dict[str, torch.Tensor]:
+    """Batch-encode texts, always RIGHT padded.
+
+    Causal LMs: text (truncated to ``max_length − 1``), then EOS appended, so :func:`last_token_index`
+    finds the last text token as ``sum(mask) − 2``. MLMs: the tokenizer's own special tokens ([CLS] … [SEP]).
+    """
+    if arch == "causal":
+        ids = tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=max_length - 1)["input_ids"]
+        ids = [row + [tokenizer.eos_token_id] for row in ids]
+        width = max(len(r) for r in ids)
+        pad = tokenizer.pad_token_id
+        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in ids], dtype=torch.long)
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in ids], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": mask}
+    enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}

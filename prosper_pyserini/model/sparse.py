@@ -1,0 +1,105 @@
+"""The PROSPER equations as pure tensor functions, so each one can be pinned by a hand-computed test.
+
+Shapes: ``B`` texts, ``T`` tokens, ``H`` hidden size, ``V`` vocabulary size. Every function is
+differentiable where training needs it (LRN, LFW masks, normalisation).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+LrnMode = Literal["paper", "add", "review"]
+Norm = Literal["none", "l1", "l2"]
+
+
+def log_saturate(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + ReLU(x))``: the SPLADE/PROSPER saturation of logits (and of hidden states in LRN)."""
+    return torch.log1p(torch.relu(x))
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Index of each row's last real text token under RIGHT padding with an appended EOS.
+
+    A row is ``text tokens, EOS, pad...`` with mask ``1...1, 1, 0...``; the last text token sits at
+    ``sum(mask) - 2``. Right padding is used because left padding left fully masked leading rows in SDPA,
+    whose backward produced NaN. A row holding only EOS (empty text) pools the EOS itself (index 0).
+    """
+    return (attention_mask.long().sum(dim=1) - 2).clamp(min=0)
+
+
+def gather_rows(hidden: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``hidden[b, index[b], :]`` for each row: [B, T, H] × [B] → [B, H]."""
+    return hidden[torch.arange(hidden.size(0), device=hidden.device), index]
+
+
+def masked_max(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Max over tokens of NON-NEGATIVE values, padding excluded: [B, T, D] × [B, T] → [B, D].
+
+    Padding is set to 0, which is neutral because the inputs (saturated logits/hidden) are ≥ 0.
+    """
+    return (values * attention_mask.unsqueeze(-1).to(values.dtype)).max(dim=1).values
+
+
+def lrn_combine(w: torch.Tensor, w_prime: torch.Tensor, literal: torch.Tensor, mode: LrnMode = "paper") -> torch.Tensor:
+    """Eq. 9 and its variants: re-weight the input's own (literal) terms.
+
+    paper:  ``W = w + I ⊙ (max(w') − w')``   (max over the vocabulary, per row)
+    add:    ``W = w + I ⊙ w'``
+    review: ``W = w + I ⊙ (max(w) − w')``
+    """
+    ind = literal.to(w.dtype)
+    if mode == "paper":
+        return w + ind * (w_prime.max(dim=-1, keepdim=True).values - w_prime)
+    if mode == "add":
+        return w + ind * w_prime
+    if mode == "review":
+        return w + ind * (w.max(dim=-1, keepdim=True).values - w_prime)
+    raise ValueError(f"lrn_mode must be paper, add or review, not {mode!r}")
+
+
+def conditional_topk(weights: torch.Tensor, k: int) -> torch.Tensor:
+    """Eq. 10 (LFW): keep the ``k`` largest entries of a row only when it has more than ``k`` non-zeros.
+
+    Rows with ``‖W‖₀ ≤ k`` are returned unchanged. Gradients flow through the kept entries.
+    """
+    if k <= 0:
+        raise ValueError(f"LFW window k must be positive, not {k}")
+    if k >= weights.size(-1):
+        return weights
+    over = (weights != 0).sum(dim=-1) > k
+    if not bool(over.any()):
+        return weights
+    keep = torch.zeros_like(weights, dtype=torch.bool)
+    keep.scatter_(-1, weights.topk(k, dim=-1).indices, True)
+    keep |= ~over.unsqueeze(-1)
+    return weights * keep.to(weights.dtype)
+
+
+def normalise(x: torch.Tensor, norm: Norm, eps: float = 1e-12) -> torch.Tensor:
+    """Row normalisation (eq. 11 uses ℓ2 on queries only); ``none`` is the identity."""
+    if norm == "none":
+        return x
+    if norm in ("l1", "l2"):
+        return torch.nn.functional.normalize(x, p=1 if norm == "l1" else 2, dim=-1, eps=eps)
+    raise ValueError(f"norm must be none, l1 or l2, not {norm!r}")
+
+
+def literal_indicator(input_ids: torch.Tensor, attention_mask: torch.Tensor, vocab_size: int,
+                      exclude_ids: list[int] | set[int]) -> torch.Tensor:
+    """``I``: [B, V] 0/1 indicator of the vocabulary ids present in each input (pad and special ids excluded)."""
+    valid = attention_mask.bool()
+    if exclude_ids:
+        valid &= ~torch.isin(input_ids, torch.tensor(sorted(exclude_ids), device=input_ids.device))
+    ind = torch.zeros(input_ids.size(0), vocab_size, dtype=torch.bool, device=input_ids.device)
+    ids = input_ids.clamp(0, vocab_size - 1)
+    ind.scatter_(1, torch.where(valid, ids, torch.zeros_like(ids)), valid)
+    # scatter with value False for invalid positions may overwrite a True at id 0; redo id 0 explicitly
+    ind[:, 0] = ((input_ids == 0) & valid).any(dim=1)
+    return ind
+
+
+def l0(weights: torch.Tensor) -> torch.Tensor:
+    """Mean number of active (non-zero) terms per row, for monitoring."""
+    return (weights != 0).float().sum(dim=-1).mean()

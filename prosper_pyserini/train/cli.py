@@ -1,0 +1,63 @@
+"""``prosper-train``: train PROSPER, SPLADE, SP-LLM or a dense baseline from one YAML config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from prosper_pyserini.data.formats import InputError
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_name", default="prosper", show_default=True,
+              help="Preset name (prosper, splade, sp-llm, dense) or path to a YAML file; merged onto prosper.yaml.")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Prepared dataset folder (corpus/products.jsonl, queries.*.tsv, qrels.*.txt).")
+@click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: best/ and last/ checkpoints, train_log.jsonl, config.yaml, summary.json.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@click.option("--validate-only", is_flag=True,
+              help="No training: print dev loss and dev MRR@10 of the (zero-shot or resumed) encoder as JSON.")
+@click.argument("overrides", nargs=-1)
+def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, validate_only: bool,
+         overrides: tuple[str, ...]) -> None:
+    """Train an encoder. OVERRIDES are key=value pairs with dotted keys, values parsed as YAML, e.g.
+
+    \b
+      prosper-train --config prosper --data data/homedepot --output runs/prosper \\
+          model.backbone=smollm2-135m train.batch_size=16 train.epochs=2 model.k_q=128
+      prosper-train --config splade --data data/homedepot --output runs/splade \\
+          data.hard_negatives.run=runs/bm25.train.trec
+      torchrun --nproc-per-node 4 -m prosper_pyserini.train.cli --data ... --output ...
+    """
+    import yaml
+
+    from .config import load_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(config_name, overrides)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        raise click.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
+    if print_config:
+        click.echo(yaml.safe_dump(config, sort_keys=False))
+        return
+    from .trainer import NonFiniteError, Trainer, train
+
+    try:
+        if validate_only:
+            click.echo(json.dumps(Trainer(config, data_dir, output_dir).validate()))
+            return
+        summary = train(config, data_dir, output_dir)
+    except (InputError, NonFiniteError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"done: {summary['steps']} steps in {summary['seconds']} s; "
+               f"best dev MRR@10 = {summary['best_dev_mrr10']}; checkpoints in {output_dir}/best and {output_dir}/last")
+
+
+if __name__ == "__main__":
+    main()

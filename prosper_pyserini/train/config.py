@@ -1,0 +1,84 @@
+"""Training configuration: ``prosper.yaml`` holds the paper's defaults; presets and ``key=value`` override it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULTS = "prosper"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}:1: a config must be a YAML mapping")
+    return data
+
+
+def preset_path(name_or_path: str | Path) -> Path:
+    """A preset name (``prosper``, ``splade``, ``sp-llm``, ``dense``, with or without ``.yaml``) or a file path."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    candidate = CONFIG_DIR / (path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml")
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+    raise FileNotFoundError(f"{name_or_path}: no such config file or preset (presets: {known})")
+
+
+def merge(base: dict[str, Any], update: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Deep merge; a key absent from ``base`` is an error (catches typos that would silently do nothing)."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        dotted = f"{where}{key}"
+        if key not in out:
+            raise KeyError(f"unknown config key {dotted!r}")
+        if isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = merge(out[key], value, f"{dotted}.")
+        else:
+            out[key] = value
+    return out
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``a.b=value`` strings → nested dict; values parsed as YAML (``1e-5``, ``true``, ``[[512, 256]]``, ``null``)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"override {item!r} is not key=value")
+        value = yaml.safe_load(raw) if raw.strip() else None
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def load_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | dict[str, Any] = ()) -> dict[str, Any]:
+    """Defaults ← preset ← overrides. Numbers written like ``3e-5`` (which YAML reads as text) are coerced."""
+    config = _read(CONFIG_DIR / f"{DEFAULTS}.yaml")
+    path = preset_path(name_or_path)
+    if path.resolve() != (CONFIG_DIR / f"{DEFAULTS}.yaml").resolve():
+        config = merge(config, _read(path))
+    extra = overrides if isinstance(overrides, dict) else parse_overrides(overrides)
+    config = merge(config, extra)
+    for section, key in _NUMERIC:
+        value = config[section][key]
+        if isinstance(value, str):
+            try:
+                config[section][key] = float(value)
+            except ValueError:
+                raise ValueError(f"{section}.{key}={value!r} is not a number") from None
+    return config
+
+
+_NUMERIC = [("loss", "temperature"), ("loss", "lambda_q"), ("loss", "lambda_d"), ("train", "lr"),
+            ("train", "weight_decay"), ("train", "warmup_epochs")]

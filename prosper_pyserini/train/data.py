@@ -1,0 +1,77 @@
+"""Training data from a prepared dataset folder: (query, positive[, hard negatives]) examples and batches."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from prosper_pyserini.data.formats import InputError, Qrels, read_corpus, read_qrels, read_queries, read_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Example:
+    qid: str
+    docid: str
+
+
+class PreparedData:
+    """The DESIGN.md folder: ``corpus/products.jsonl``, ``queries.{train,dev}.tsv``, ``qrels.{train,dev}.txt``."""
+
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+        corpus = self.dir / "corpus" / "products.jsonl"
+        if not corpus.is_file():
+            raise InputError(corpus, None, "no such file (is --data a prepared dataset folder?)")
+        self.corpus: dict[str, str] = {doc.id: doc.text for doc in read_corpus(corpus)}
+
+    def split(self, name: str) -> tuple[dict[str, str], Qrels]:
+        queries = read_queries(self.dir / f"queries.{name}.tsv")
+        qrels_path = self.dir / f"qrels.{name}.txt"
+        qrels = read_qrels(qrels_path)
+        missing = sorted({d for judged in qrels.values() for d in judged} - self.corpus.keys())
+        if missing:
+            raise InputError(qrels_path, None,
+                             f"{len(missing)} judged doc id(s) not in the corpus, e.g. {missing[0]!r}")
+        return queries, qrels
+
+
+def examples(queries: dict[str, str], qrels: Qrels, min_grade: int) -> list[Example]:
+    """Every (query, product) pair with grade ≥ ``min_grade``, in a stable order."""
+    out = [Example(qid, docid) for qid in queries for docid, grade in sorted(qrels.get(qid, {}).items())
+           if grade >= min_grade]
+    if not out:
+        raise ValueError(f"no training pairs with grade >= {min_grade}")
+    return out
+
+
+class HardNegatives:
+    """Samples negatives per query among a run's top ``top`` docs, excluding docs judged relevant (grade ≥ 1)."""
+
+    def __init__(self, run_path: str | Path, qrels: Qrels, corpus: dict[str, str], top: int, seed: int):
+        run = read_run(run_path)
+        self.pool: dict[str, list[str]] = {}
+        for qid, ranked in run.items():
+            judged = qrels.get(qid, {})
+            ordered = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))[:top]
+            self.pool[qid] = [d for d, _ in ordered if judged.get(d, 0) < 1 and d in corpus]
+        self.rng = random.Random(seed)
+        covered = sum(1 for q in qrels if self.pool.get(q))
+        log.info("hard negatives: %d/%d train queries have candidates in %s", covered, len(qrels), run_path)
+        if not covered:
+            raise InputError(run_path, None, "no query of the training qrels has hard-negative candidates")
+
+    def sample(self, qid: str, n: int, fallback: list[str], judged: dict[str, int]) -> list[str]:
+        """``n`` negatives; a query short of candidates gets random corpus docs not judged relevant for it."""
+        pool = self.pool.get(qid, [])
+        picked = self.rng.sample(pool, min(n, len(pool)))
+        for _ in range(100 * n):
+            if len(picked) >= n:
+                break
+            doc = self.rng.choice(fallback)
+            if judged.get(doc, 0) < 1:
+                picked.append(doc)
+        return picked

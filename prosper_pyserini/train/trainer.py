@@ -1,0 +1,459 @@
+"""The PROSPER trainer: InfoNCE + ramped FLOPS, LFW schedule, AdamW with warm-up/decay, validation, resume, DDP.
+
+One process works without ``torch.distributed``; under ``torchrun`` each rank takes a DistributedSampler
+shard, in-batch negatives are gathered across ranks, and rank 0 validates, logs and saves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm.auto import tqdm
+
+from prosper_pyserini.data.formats import Qrels, atomic_write
+from prosper_pyserini.model.dense import DenseConfig, DenseEncoder
+from prosper_pyserini.model.encoder import EncoderBase, SparseConfig, SparseEncoder, load_encoder
+from prosper_pyserini.model.lfw import LFWSchedule
+from prosper_pyserini.model.losses import flops, gather_with_grad, info_nce, ramp
+
+from .data import Example, HardNegatives, PreparedData, examples
+
+log = logging.getLogger(__name__)
+STATE = "trainer_state.pt"
+
+
+class NonFiniteError(FloatingPointError):
+    """A loss or gradient was NaN/inf; the message names the batch so it can be reproduced."""
+
+
+class _Pair(nn.Module):
+    """Encodes queries and docs in ONE forward call, as DistributedDataParallel expects."""
+
+    def __init__(self, encoder: EncoderBase):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, q: dict[str, torch.Tensor], d: dict[str, torch.Tensor]):
+        return self.encoder(q, "query"), self.encoder(d, "doc")
+
+
+@dataclass
+class _Dist:
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _setup_distributed() -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist()
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return _Dist(world, dist.get_rank(), local)
+
+
+def mrr_at_10(ranked: dict[str, list[str]], qrels: Qrels, threshold: int) -> float:
+    """Mean reciprocal rank of the first doc with grade ≥ ``threshold`` in the top 10 (0 when none)."""
+    total = 0.0
+    for qid, docs in ranked.items():
+        judged = qrels.get(qid, {})
+        total += next((1.0 / r for r, d in enumerate(docs[:10], 1) if judged.get(d, 0) >= threshold), 0.0)
+    return total / max(1, len(ranked))
+
+
+def build_encoder(model_cfg: dict[str, Any]) -> EncoderBase:
+    """A fresh encoder on ``model.backbone``; a saved checkpoint as backbone keeps its own model config."""
+    backbone = model_cfg["backbone"]
+    if (Path(backbone) / "prosper.json").is_file():
+        log.info("model.backbone %s is a checkpoint: its prosper.json model config applies", backbone)
+        return load_encoder(backbone)
+    if model_cfg.get("kind", "sparse") == "dense":
+        return DenseEncoder.from_backbone(backbone, DenseConfig.from_dict(model_cfg))
+    if model_cfg.get("kind", "sparse") != "sparse":
+        raise ValueError(f"model.kind must be sparse or dense, not {model_cfg['kind']!r}")
+    return SparseEncoder.from_backbone(backbone, SparseConfig.from_dict(model_cfg))
+
+
+class Trainer:
+    """Train one encoder on a prepared dataset folder; writes ``best/``, ``last/``, ``train_log.jsonl``."""
+
+    def __init__(self, config: dict[str, Any], data_dir: str | Path, output_dir: str | Path):
+        self.cfg = config
+        self.out = Path(output_dir)
+        self.dist = _setup_distributed()
+        tc = config["train"]
+        torch.set_num_threads(int(tc["num_threads"]))
+        self.device = torch.device(f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu")
+        random.seed(tc["seed"])
+        torch.manual_seed(tc["seed"])
+        self.autocast = self.device.type == "cuda" and bool(tc["bf16"])
+
+        self.data = PreparedData(data_dir)
+        self.train_queries, self.train_qrels = self.data.split("train")
+        self.items = examples(self.train_queries, self.train_qrels, int(config["data"]["min_grade"]))
+        hn = config["data"]["hard_negatives"]
+        self.n_neg = int(hn["n"] or 0)
+        self.hard = None
+        if self.n_neg > 0:
+            if not hn["run"]:
+                raise ValueError("data.hard_negatives.n > 0 needs data.hard_negatives.run=RUN "
+                                 "(a TREC run over queries.train.tsv, e.g. BM25)")
+            self.hard = HardNegatives(hn["run"], self.train_qrels, self.data.corpus, int(hn["top"]), tc["seed"])
+        self.doc_ids = sorted(self.data.corpus)
+        self.dev_queries, self.dev_qrels = self.data.split("dev") if config["val"]["enabled"] else ({}, {})
+
+        resume = tc.get("resume")
+        self.encoder = load_encoder(resume) if resume else build_encoder(dict(config["model"]))
+        self.encoder.to(self.device)
+        if tc["grad_checkpointing"]:
+            # non-reentrant checkpointing works with DDP's find_unused_parameters and frozen inputs
+            model, kwargs = self.encoder.model, {"use_reentrant": False}
+            if hasattr(model, "activation_checkpointing_enable"):   # transformers ≥ 5 name
+                model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        self.sparse = isinstance(self.encoder, SparseEncoder)
+        mc = config["model"]
+        windows = config["lfw"]["schedule"] or [(mc["k_d"], mc["k_q"])]
+        self.lfw = LFWSchedule([tuple(w) for w in windows], int(config["lfw"]["warmup_steps"] or 0),
+                               float(config["lfw"]["ready_fraction"]), int(config["lfw"]["history"]))
+
+        self.pair: nn.Module = _Pair(self.encoder)
+        if self.dist.world > 1:
+            self.pair = nn.parallel.DistributedDataParallel(
+                self.pair, device_ids=[self.dist.local_rank] if self.device.type == "cuda" else None,
+                find_unused_parameters=True)
+        if self.dist.world > 1:
+            sampler = DistributedSampler(self.items, self.dist.world, self.dist.rank, shuffle=True, seed=tc["seed"])
+        else:
+            sampler = RandomSampler(self.items, generator=torch.Generator().manual_seed(tc["seed"]))
+        self.sampler = sampler
+        self.loader = DataLoader(self.items, batch_size=int(tc["batch_size"]), sampler=sampler,
+                                 collate_fn=list, drop_last=self.dist.world > 1)
+        accum = int(tc["grad_accum"])
+        self.steps_per_epoch = max(1, math.ceil(len(self.loader) / accum))
+        self.total_steps = int(tc["epochs"]) * self.steps_per_epoch
+        if tc["max_steps"]:
+            self.total_steps = min(self.total_steps, int(tc["max_steps"]))
+        decay = [p for n, p in self.encoder.named_parameters() if p.ndim >= 2]
+        no_decay = [p for n, p in self.encoder.named_parameters() if p.ndim < 2]
+        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": float(tc["weight_decay"])},
+                                            {"params": no_decay, "weight_decay": 0.0}], lr=float(tc["lr"]))
+        from transformers import get_linear_schedule_with_warmup
+
+        warmup = int(round(float(tc["warmup_epochs"]) * self.steps_per_epoch))
+        self.scheduler = get_linear_schedule_with_warmup(self.optimizer, warmup, self.total_steps)
+        ramp_steps = config["loss"]["flops_ramp_steps"]
+        self.ramp_steps = int(ramp_steps) if ramp_steps is not None else self.steps_per_epoch
+        self.step, self.epoch, self.skip_batches, self.best = 0, 0, 0, -1.0
+        self.updates = 0   # optimizer updates applied in this process (steps minus skipped batches)
+        if resume:
+            self._load_state(Path(resume))
+
+    # ---------------------------------------------------------------------------------------- steps
+
+    def _batch_inputs(self, batch: list[Example]) -> tuple[dict, dict, torch.Tensor]:
+        """Tokenized queries and docs (positives, then hard negatives) + the false-negative mask."""
+        docids = [e.docid for e in batch]
+        if self.hard is not None:
+            for e in batch:
+                docids += self.hard.sample(e.qid, self.n_neg, self.doc_ids, self.train_qrels.get(e.qid, {}))
+        q = self.encoder.tokenize([self.train_queries[e.qid] for e in batch])
+        d = self.encoder.tokenize([self.data.corpus[i] for i in docids])
+        exclude = torch.tensor([[self.train_qrels.get(e.qid, {}).get(doc, 0) >= int(self.cfg["data"]["min_grade"])
+                                 for doc in docids] for e in batch], device=self.device)
+        if not self.cfg["data"]["mask_false_negatives"]:
+            exclude[:] = False
+        return q, d, exclude
+
+    def _loss(self, batch: list[Example], model: nn.Module, gather: bool) -> tuple[torch.Tensor, dict[str, float]]:
+        q_in, d_in, exclude = self._batch_inputs(batch)
+        with torch.autocast("cuda", dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext():
+            q_out, d_out = model(q_in, d_in)
+        q = q_out.final if self.sparse else q_out
+        d = d_out.final if self.sparse else d_out
+        offset = 0
+        if gather:
+            d, offset = gather_with_grad(d)
+            if d.size(0) != exclude.size(1):
+                full = torch.zeros(exclude.size(0), d.size(0), dtype=torch.bool, device=exclude.device)
+                full[:, offset:offset + exclude.size(1)] = exclude
+                exclude = full
+        positives = torch.arange(q.size(0), device=q.device) + offset
+        lc = self.cfg["loss"]
+        nce = info_nce(q.float(), d.float(), positives, float(lc["temperature"]), exclude)
+        stats = {"nce": nce.item()}
+        loss = nce
+        if self.sparse:
+            lam_q = ramp(float(lc["lambda_q"]), self.step, self.ramp_steps)
+            lam_d = ramp(float(lc["lambda_d"]), self.step, self.ramp_steps)
+            fq, fd = flops(q_out.raw), flops(d_out.raw)
+            loss = loss + lam_q * fq + lam_d * fd
+            stats.update(flops_q=fq.item(), flops_d=fd.item(), lambda_q=lam_q, lambda_d=lam_d,
+                         l0_q=float((q_out.final != 0).sum(-1).float().mean()),
+                         l0_d=float((d_out.final != 0).sum(-1).float().mean()),
+                         l0_q_raw=float((q_out.raw != 0).sum(-1).float().mean()),
+                         l0_d_raw=float((d_out.raw != 0).sum(-1).float().mean()))
+            if self.training_now:
+                # every rank sees the same L0 statistics, so the dynamic window moves in step everywhere
+                l0_d, _ = gather_with_grad(d_out.l0_before_lfw.detach())
+                l0_q, _ = gather_with_grad(q_out.l0_before_lfw.detach())
+                self.lfw.observe(l0_d.tolist(), l0_q.tolist())
+        stats["loss"] = loss.item()
+        return loss, stats
+
+    def _apply_lfw(self) -> None:
+        if self.sparse:
+            self.encoder.lfw_enabled = bool(self.cfg["model"]["lfw"]) and self.lfw.active(self.step)
+            self.encoder.lfw_override = self.lfw.window
+
+    def _check_finite(self, loss: torch.Tensor, where: str) -> bool:
+        """False (and a warning) for a non-finite loss/gradient under ``on_nonfinite=skip``; raises otherwise."""
+        bad = None
+        if not torch.isfinite(loss):
+            bad = f"loss={loss.item()}"
+        else:
+            for name, p in self.encoder.named_parameters():
+                if p.grad is not None and not torch.isfinite(p.grad).all():
+                    bad = f"non-finite gradient in {name}"
+                    break
+        if bad is None:
+            return True
+        message = f"{bad} at {where}"
+        if self.cfg["train"].get("on_nonfinite", "stop") == "skip":
+            log.warning("skipping update: %s", message)
+            return False
+        raise NonFiniteError(message)
+
+    # ------------------------------------------------------------------------------------- training
+
+    def train(self) -> dict[str, Any]:
+        tc = self.cfg["train"]
+        accum = int(tc["grad_accum"])
+        if self.dist.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with atomic_write(self.out / "config.yaml") as fh:
+                yaml.safe_dump(self.cfg, fh, sort_keys=False)
+        log_path = self.out / "train_log.jsonl"
+        logf = open(log_path, "a", encoding="utf-8") if self.dist.main else None
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.dist.main)
+        summary: dict[str, Any] = {"epochs": []}
+        start = time.time()
+        try:
+            while self.step < self.total_steps:
+                if hasattr(self.sampler, "set_epoch"):
+                    self.sampler.set_epoch(self.epoch)
+                else:
+                    self.sampler.generator.manual_seed(int(tc["seed"]) + self.epoch)
+                self.encoder.train()
+                self.optimizer.zero_grad(set_to_none=True)
+                micro = 0
+                for index, batch in enumerate(self.loader):
+                    if index < self.skip_batches:
+                        continue
+                    self._apply_lfw()
+                    self.training_now = True
+                    last_micro = (micro + 1) % accum == 0 or index + 1 == len(self.loader)
+                    skip_sync = self.dist.world > 1 and not last_micro
+                    sync = self.pair.no_sync() if skip_sync else contextlib.nullcontext()
+                    with sync:
+                        loss, stats = self._loss(batch, self.pair, bool(self.cfg["loss"]["gather"]))
+                        where = f"epoch {self.epoch} batch {index} (step {self.step}, first qid {batch[0].qid})"
+                        finite = bool(torch.isfinite(loss))
+                        if finite or self.dist.world > 1:
+                            # under DDP every rank must join the gradient all-reduce; a NaN then reaches
+                            # every rank's gradients, so all ranks skip the same update
+                            (loss / accum).backward()
+                    micro += 1
+                    if finite and not last_micro:
+                        continue
+                    # a skipped (non-finite) batch still consumes its step, so schedules and max_steps move on
+                    micro = 0
+                    if self._check_finite(loss, where):
+                        self.optimizer.step()
+                        self.scheduler.step()
+                        self.updates += 1
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.step += 1
+                    self.skip_batches = index + 1
+                    if logf is not None:
+                        record = {"step": self.step, "epoch": self.epoch, "batch": index,
+                                  "lr": self.scheduler.get_last_lr()[0],
+                                  "k_d": self.lfw.window[0], "k_q": self.lfw.window[1], **stats}
+                        logf.write(json.dumps(record) + "\n")
+                        logf.flush()
+                        bar.update(1)
+                        shown = {"loss": f"{stats['loss']:.3f}"}
+                        if self.sparse:
+                            shown.update(l0_q=f"{stats['l0_q']:.0f}", l0_d=f"{stats['l0_d']:.0f}")
+                        bar.set_postfix(**shown)
+                    save_every = tc.get("save_every")
+                    if save_every and self.step % int(save_every) == 0:
+                        self._save_last()
+                    if self.step >= self.total_steps:
+                        break
+                self.training_now = False
+                if len(self.loader) == 0:
+                    raise ValueError("no training batch: fewer training pairs than needed for one batch")
+                epoch_done = self.skip_batches >= len(self.loader) or self.step >= self.total_steps
+                if epoch_done:
+                    result = self._end_epoch()
+                    summary["epochs"].append(result)
+                    self.epoch += 1
+                    self.skip_batches = 0
+        finally:
+            bar.close()
+            if logf is not None:
+                logf.close()
+        summary.update(steps=self.step, updates=self.updates, seconds=round(time.time() - start, 1),
+                       best_dev_mrr10=self.best)
+        if self.dist.main:
+            with atomic_write(self.out / "summary.json") as fh:
+                json.dump(summary, fh, indent=2)
+        return summary
+
+    def _end_epoch(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"epoch": self.epoch, "step": self.step}
+        if self.dist.main:
+            self._finalise_lfw_config()
+            if self.cfg["val"]["enabled"]:
+                result.update(self.validate())
+                if result["dev_mrr10"] > self.best:
+                    self.best = result["dev_mrr10"]
+                    self.encoder.save_pretrained(self.out / "best")
+            else:
+                self.encoder.save_pretrained(self.out / "best")
+            self._save_last(epoch_done=True)
+            with open(self.out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"event": "epoch_end", **result}) + "\n")
+            log.info("epoch %d: %s", self.epoch, result)
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+        return result
+
+    def _finalise_lfw_config(self) -> None:
+        """The saved model infers with the window training reached (the last one of a dynamic schedule)."""
+        if self.sparse:
+            self.encoder.config.k_d, self.encoder.config.k_q = self.lfw.window
+            self.encoder.lfw_override = None
+            self.encoder.lfw_enabled = self.encoder.config.lfw
+
+    # ----------------------------------------------------------------------------------- checkpoints
+
+    def _save_last(self, epoch_done: bool = False) -> None:
+        if not self.dist.main:
+            return
+        self._finalise_lfw_config()
+        target = self.encoder.save_pretrained(self.out / "last")
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                 "step": self.step, "epoch": self.epoch + (1 if epoch_done else 0),
+                 "skip_batches": 0 if epoch_done else self.skip_batches, "best": self.best,
+                 "lfw": self.lfw.state_dict(), "python_random": random.getstate()}
+        with atomic_write(target / STATE, "wb") as fh:
+            torch.save(state, fh)
+
+    def _load_state(self, directory: Path) -> None:
+        path = directory / STATE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no trainer state to resume from (use a 'last' checkpoint)")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.skip_batches, self.best = int(state["skip_batches"]), float(state["best"])
+        self.lfw.load_state_dict(state["lfw"])
+        random.setstate(state["python_random"])
+        log.info("resumed from %s at step %d (epoch %d)", directory, self.step, self.epoch)
+
+    # ------------------------------------------------------------------------------------ validation
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Dev loss on dev pairs and dev MRR@10 by exact brute-force scoring against the candidate docs."""
+        vc = self.cfg["val"]
+        threshold = int(vc["rel_threshold"])
+        qids = [q for q in self.dev_queries if any(g >= threshold for g in self.dev_qrels.get(q, {}).values())]
+        if vc["max_queries"]:
+            qids = qids[: int(vc["max_queries"])]
+        if not qids:
+            raise ValueError(f"no dev query has a doc with grade >= {threshold}")
+        judged = sorted({d for q in qids for d in self.dev_qrels.get(q, {})})
+        docs = self.doc_ids
+        if vc["max_docs"] and int(vc["max_docs"]) < len(docs):
+            rest = sorted(set(docs) - set(judged))
+            extra = max(0, int(vc["max_docs"]) - len(judged))
+            docs = judged + random.Random(int(self.cfg["train"]["seed"])).sample(rest, min(extra, len(rest)))
+        self.encoder.eval()
+        bs = int(vc["batch_size"])
+        qvec = self.encoder.encode([self.dev_queries[q] for q in qids], "query", bs).to(self.device)
+        top_scores = torch.full((len(qids), 10), float("-inf"), device=self.device)
+        top_index = torch.zeros((len(qids), 10), dtype=torch.long, device=self.device)
+        for start in tqdm(range(0, len(docs), bs), desc="dev", leave=False):
+            dvec = self.encoder.encode([self.data.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
+            scores = torch.cat([top_scores, qvec @ dvec.T], dim=1)
+            index = torch.cat([top_index, torch.arange(start, start + dvec.size(0), device=self.device)
+                               .expand(len(qids), -1)], dim=1)
+            top_scores, pos = scores.topk(min(10, scores.size(1)), dim=1)
+            top_index = index.gather(1, pos)
+        ranked = {q: [docs[i] for i, s in zip(idx.tolist(), sc.tolist()) if s > float("-inf")]
+                  for q, idx, sc in zip(qids, top_index.cpu(), top_scores.cpu())}
+        mrr = mrr_at_10(ranked, self.dev_qrels, threshold)
+        pairs = examples({q: self.dev_queries[q] for q in qids}, self.dev_qrels, int(self.cfg["data"]["min_grade"]))
+        saved_hard, self.hard = self.hard, None
+        self.training_now = False
+        losses = []
+        try:
+            size = int(self.cfg["train"]["batch_size"])
+            for i in range(0, len(pairs), size):
+                chunk = pairs[i:i + size]
+                if len(chunk) >= 2:
+                    losses.append(float(self._loss_dev(chunk)))
+        finally:
+            self.hard = saved_hard
+        self.encoder.train()
+        return {"dev_mrr10": round(mrr, 6), "dev_loss": round(sum(losses) / max(1, len(losses)), 6),
+                "dev_queries": len(qids), "dev_docs": len(docs)}
+
+    def _loss_dev(self, batch: list[Example]) -> torch.Tensor:
+        queries, qrels = self.train_queries, self.train_qrels
+        self.train_queries, self.train_qrels = self.dev_queries, self.dev_qrels
+        try:
+            return self._loss(batch, self.encoder_pair_local, gather=False)[0]
+        finally:
+            self.train_queries, self.train_qrels = queries, qrels
+
+    @property
+    def encoder_pair_local(self) -> nn.Module:
+        return self.pair.module if isinstance(self.pair, nn.parallel.DistributedDataParallel) else self.pair
+
+    training_now = False
+
+
+def train(config: dict[str, Any], data_dir: str | Path, output_dir: str | Path) -> dict[str, Any]:
+    """Build a :class:`Trainer` and run it; returns the summary (also written to ``summary.json``)."""
+    return Trainer(config, data_dir, output_dir).train()
