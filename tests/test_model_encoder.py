@@ -42,8 +42,11 @@ def test_mlm_max_pooling_matches_manual_computation(splade_dir: str) -> None:
     enc = load_encoder(splade_dir)
     out = enc.encode(TEXTS, "doc")
     batch = enc.tokenize(TEXTS)
+    from transformers import AutoModelForMaskedLM
+
+    reference = AutoModelForMaskedLM.from_pretrained(splade_dir).eval()  # the untouched HF model, bias included
     with torch.no_grad():
-        logits = enc.model(**batch).logits
+        logits = reference(**batch).logits
     sat = log_saturate(logits) * batch["attention_mask"].unsqueeze(-1)
     assert torch.allclose(out, sat.max(dim=1).values, atol=1e-6)
     short = enc.encode(TEXTS[:1], "doc")        # padding in the batch must not change a row

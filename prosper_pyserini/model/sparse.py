@@ -34,6 +34,23 @@ def gather_rows(hidden: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return hidden[torch.arange(hidden.size(0), device=hidden.device), index]
 
 
+def max_pool_saturate(values: torch.Tensor, attention_mask: torch.Tensor, bias: torch.Tensor | None = None,
+                      inplace: bool = False) -> torch.Tensor:
+    """``max_t log(1+ReLU(values[:, t]))`` over real tokens: [B, T, D] × [B, T] → [B, D].
+
+    ``bias`` (per dimension) is added after pooling. ``log(1+ReLU(·))`` is monotone, so pooling the raw values first gives the same result (and the same
+    gradient, which flows to the arg-max token) while the elementwise work shrinks from [B, T, D] to
+    [B, D]: for an MLM head D is the vocabulary, and those [B, T, V] passes dominated encoding time.
+    """
+    pad = ~attention_mask.bool().unsqueeze(-1)
+    # ``inplace`` for a fresh head output that backward does not need (autograd would object otherwise)
+    fill = values.masked_fill_ if inplace else values.masked_fill
+    pooled = fill(pad, torch.finfo(values.dtype).min).amax(dim=1)
+    if bias is not None:  # a per-dimension constant commutes with the max over tokens
+        pooled = pooled + bias
+    return log_saturate(pooled.float())
+
+
 def masked_max(values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Max over tokens of NON-NEGATIVE values, padding excluded: [B, T, D] × [B, T] → [B, D].
 
