@@ -8,6 +8,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from prosper_pyserini.config import apply_overrides
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULTS = "prosper"
 
@@ -48,18 +50,7 @@ def merge(base: dict[str, Any], update: dict[str, Any], where: str = "") -> dict
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     """``a.b=value`` strings → nested dict; values parsed as YAML (``1e-5``, ``true``, ``[[512, 256]]``, ``null``)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"override {item!r} is not key=value")
-        value = yaml.safe_load(raw) if raw.strip() else None
-        node = out
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return out
+    return apply_overrides({}, items)
 
 
 def load_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | dict[str, Any] = ()) -> dict[str, Any]:
