@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from prosper_pyserini.encode.terms import lucene_terms
@@ -69,9 +68,22 @@ class TermWeights:
         return rows
 
     def int_vectors(self, weights: torch.Tensor, top_k: int | None = None) -> list[dict[str, int]]:
-        """Quantized weights per row; terms whose impact rounds to 0 are dropped (after the top-k cut)."""
+        """Quantized weights per row; terms whose impact rounds to 0 are dropped (after the top-k cut).
+
+        Rounds whole rows at once (float64, half to even, as ``np.round``): a per-term Python loop cost
+        ~170 ms per product for LLM vocabularies with tens of thousands of active terms.
+        """
+        merged = self.merge(weights)
+        quantized = torch.round(merged.double() * self.scale).long()
+        if top_k is not None:  # the cut is on float weights, heaviest first (ties to the lower term index)
+            _, order = torch.sort(merged, dim=1, descending=True, stable=True)
+            columns = order[:, :top_k]
         out = []
-        for vector in self.float_vectors(weights, top_k):
-            quantized = {term: int(np.round(w * self.scale)) for term, w in vector.items()}
-            out.append({term: q for term, q in quantized.items() if q > 0})
+        for r in range(quantized.shape[0]):
+            if top_k is not None:
+                ids = columns[r][quantized[r, columns[r]] > 0]
+            else:
+                ids = torch.nonzero(quantized[r] > 0).flatten()
+            terms = self.terms
+            out.append(dict(zip([terms[j] for j in ids.tolist()], quantized[r, ids].tolist())))
         return out

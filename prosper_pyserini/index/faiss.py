@@ -47,7 +47,7 @@ def build_faiss_index(encoder: Any, corpus: str | os.PathLike[str], output: str 
     started = time.perf_counter()
     rows: list[np.ndarray | None] = [None] * len(docs)
     with tqdm(total=len(docs), desc=f"dense encoding {folder.name}", unit="doc") as bar:
-        for batch in length_sorted_batches(docs, batch_size):
+        for batch in length_sorted_batches(docs, batch_size, getattr(encoder, "tokenizer", None)):
             for i, vector in zip(batch, embed(encoder, [docs[i].text for i in batch], side="doc")):
                 rows[i] = vector
             bar.update(len(batch))

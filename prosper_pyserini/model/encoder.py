@@ -247,11 +247,11 @@ class SparseEncoder(EncoderBase):
                 hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
                 logits = self._logits(hidden)
             else:
-                out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-                hidden, logits = out.hidden_states[-1], out.logits
+                out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.lrn is not None)
+                hidden, logits = (out.hidden_states[-1] if self.lrn is not None else None), out.logits
             w = max_pool_saturate(logits, mask, self._pooled_bias, inplace=True)
             # LRN input for MLMs: the analogue of Last(·) is the max over tokens of the saturated hidden states
-            h = max_pool_saturate(hidden, mask)
+            h = max_pool_saturate(hidden, mask) if hidden is not None else None
         literal = literal_indicator(ids, mask, w.size(-1), self._exclude)
         weights = w
         if self.lrn is not None and (cfg.lrn_q if side == "query" else cfg.lrn_d):
