@@ -76,7 +76,7 @@ def bench_model(name: str, config: dict | None, docs: list, device: str, autocas
 
     encoder = load_encoder(name, config=config).to(device).eval()
     sparse = isinstance(encoder, SparseEncoder)
-    batches = [[docs[i].text for i in b] for b in length_sorted_batches(docs, BATCH)]
+    batches = [[docs[i].text for i in b] for b in length_sorted_batches(docs, BATCH, encoder.tokenizer)]
     tokenized = [encoder.tokenize(texts) for texts in batches]
     real_tokens = sum(int(t["attention_mask"].sum()) for t in tokenized) / len(docs)
     padded_tokens = sum(t["attention_mask"].numel() for t in tokenized) / len(docs)

@@ -16,27 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from prosper_pyserini.checksums import sha256_file, sha256_tree  # noqa: F401  (re-exported)
+
 log = logging.getLogger(__name__)
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
-def sha256_tree(path: str | Path) -> str:
-    """Checksum of a file, or of every file under a folder (names and contents, in sorted order)."""
-    path = Path(path)
-    if path.is_file():
-        return sha256_file(path)
-    digest = hashlib.sha256()
-    for item in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        digest.update(str(item.relative_to(path)).encode())
-        digest.update(sha256_file(item).encode())
-    return digest.hexdigest()
 
 
 def key_of(inputs: dict[str, Any]) -> str:

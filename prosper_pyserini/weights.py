@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from typing import Any, Iterable
 import click
 import yaml
 from tqdm.auto import tqdm
+from prosper_pyserini.checksums import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -294,12 +294,6 @@ def join_files(parts: Iterable[Path], dest: Path, remove_parts: bool = False) ->
                 part.unlink()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _verify(path: Path, expected: str, hint: str = "") -> None:

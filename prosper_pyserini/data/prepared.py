@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from prosper_pyserini import __version__
+from prosper_pyserini.checksums import sha256_file
 from prosper_pyserini.data.formats import (
     Doc,
     InputError,
@@ -115,12 +116,6 @@ def _check_split(split: str) -> str:
     return split
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------- split

@@ -20,7 +20,6 @@ chunk. Nothing is lost or duplicated: the final check reads every part back and 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import logging
@@ -35,6 +34,7 @@ from tqdm import tqdm
 
 from prosper_pyserini.data.formats import Doc, InputError, OnError, SkipReport, atomic_write, read_corpus
 from prosper_pyserini.encode.quantize import DEFAULT_SCALE, TermWeights
+from prosper_pyserini.checksums import sha256_file as file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,6 @@ def part_name(k: int) -> str:
     return f"part-{k:05d}.jsonl"
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_vectors(folder: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, int]]]:

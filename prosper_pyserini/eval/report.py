@@ -9,7 +9,6 @@ inline CSS and relative image links, so it opens offline and can be zipped or co
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import html
 import json
 import os
@@ -26,6 +25,7 @@ from tabulate import tabulate
 from prosper_pyserini.data.formats import atomic_write
 from prosper_pyserini.eval import tables
 from prosper_pyserini.eval.metrics import EvalResults
+from prosper_pyserini.checksums import sha256_file
 
 DEFAULT_PACKAGES = (
     "prosper-pyserini", "torch", "transformers", "pyserini", "ranx", "faiss-cpu", "numpy", "scipy", "numba",
@@ -61,12 +61,6 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def collect_provenance(

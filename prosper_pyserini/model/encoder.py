@@ -30,7 +30,6 @@ from .sparse import (
     last_token_index,
     literal_indicator,
     log_saturate,
-    masked_max,
     max_pool_saturate,
     normalise,
 )

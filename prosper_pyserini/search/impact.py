@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from tqdm import tqdm
 
 from prosper_pyserini.data.formats import Run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 from prosper_pyserini.encode.queries import QueryVectors, encode_queries
 from prosper_pyserini.java import ensure_jvm
+from prosper_pyserini.search.bm25 import search_all
 
 ensure_jvm()
 from pyserini.encode import QueryEncoder  # noqa: E402  (needs the JVM started our way first)
@@ -59,17 +59,7 @@ def impact_search(index_dir: str, queries: Mapping[str, str], query_encoder: Pro
 
     query_encoder.prime(list(queries.values()))
     searcher = LuceneImpactSearcher(index_dir, query_encoder=query_encoder, min_idf=-1)
-    run: Run = {qid: {} for qid in queries}
-    qids = list(queries)
-    with tqdm(total=len(qids), desc="impact search", unit="q") as bar:
-        for start in range(0, len(qids), batch_size):
-            chunk = qids[start : start + batch_size]
-            hits = searcher.batch_search([queries[q] for q in chunk], chunk, k=k, threads=threads)
-            for qid in chunk:
-                run[qid] = {hit.docid: float(hit.score) for hit in hits.get(qid, [])}
-            bar.update(len(chunk))
-    searcher.close()
-    return run
+    return search_all(searcher, queries, k, threads, batch_size, "impact search")
 
 
 def vectors_by_text(vectors: QueryVectors, queries: Mapping[str, str]) -> dict[str, dict[str, int]]:
