@@ -161,9 +161,12 @@ class EncoderBase(nn.Module):
         texts = list(texts)
         was_training = self.training
         self.eval()
+        # on a GPU: bf16 autocast over fp32 weights, as in training; on CPU plain fp32 (bf16 is slow there)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         try:
-            parts = [self.represent(self.tokenize(texts[i:i + batch_size]), side).float().cpu()
-                     for i in range(0, len(texts), batch_size)]
+            with autocast:
+                parts = [self.represent(self.tokenize(texts[i:i + batch_size]), side).float().cpu()
+                         for i in range(0, len(texts), batch_size)]
         finally:
             self.train(was_training)
         if not parts:
@@ -324,14 +327,20 @@ def load_encoder(name_or_path: str | os.PathLike[str], config: str | dict[str, A
             # keep the original backbone name for provenance, not the checkpoint directory
             encoder.config.backbone = manifest["config"].get("backbone") or str(path)
         _load_extra(encoder, path)
-        encoder.eval()
-        return encoder
+        return encoder.to(default_device()).eval()
     model_section = _model_section(config, str(name_or_path))
     model_section.update(overrides)
     model_section["backbone"] = str(name_or_path)
     if model_section.get("kind", "sparse") == "dense":
-        return DenseEncoder.from_backbone(str(name_or_path), DenseConfig.from_dict(model_section)).eval()
-    return SparseEncoder.from_backbone(str(name_or_path), SparseConfig.from_dict(model_section)).eval()
+        encoder = DenseEncoder.from_backbone(str(name_or_path), DenseConfig.from_dict(model_section))
+    else:
+        encoder = SparseEncoder.from_backbone(str(name_or_path), SparseConfig.from_dict(model_section))
+    return encoder.to(default_device()).eval()
+
+
+def default_device() -> torch.device:
+    """Where loaded encoders run: ``PROSPER_DEVICE`` if set, else the GPU when there is one."""
+    return torch.device(os.environ.get("PROSPER_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def _model_section(config: str | dict[str, Any] | None, name_or_path: str) -> dict[str, Any]:
