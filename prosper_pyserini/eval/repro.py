@@ -149,9 +149,10 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
                       f"data.hard_negatives.top={spec['hard_negatives'].get('top', 100)}"]
         inputs["hard_negatives"] = sha256_tree(mined)
     config = load_train_config(spec.get("config", "prosper"), overrides)
+    inputs["config"] = config  # the resolved config: a changed preset file retrains too
     out = exp.steps.run(f"train:{system['name']}", exp.work / "checkpoints" / system["name"], inputs,
-                        lambda partial: exp.stats.setdefault(system["name"], {}).update(
-                            training=train(config, exp.data.root, partial)))
+                        lambda partial: train(config, exp.data.root, partial))
+    exp.stats.setdefault(system["name"], {})["training"] = json.loads((out / "summary.json").read_text())
     best = out / "best"
     return str(best if best.is_dir() else out / "last"), inputs
 
