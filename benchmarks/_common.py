@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_CORPUS = ROOT / "prosper_pyserini" / "data" / "sample" / "products.jsonl"
 SAMPLE_TRAIN = ROOT / "prosper_pyserini" / "data" / "sample" / "train.csv"
-REAL_CORPUS = Path("/work/shared/data/homedepot/products.jsonl")
-REAL_TRAIN = Path("/work/shared/data/homedepot/train.csv.zip")
+HOMEDEPOT = Path(os.environ.get("PROSPER_HOMEDEPOT", Path(__file__).resolve().parents[2] / "shared" / "data" / "homedepot"))
+REAL_CORPUS = HOMEDEPOT / "products.jsonl"
+REAL_TRAIN = HOMEDEPOT / "train.csv.zip"
 
 sys.path.insert(0, str(ROOT))
 

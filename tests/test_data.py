@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import hashlib
 import json
 import zipfile
@@ -15,7 +16,7 @@ from prosper_pyserini.data.formats import InputError, read_corpus, read_qrels, r
 from prosper_pyserini.data.homedepot import SAMPLE_DIR, grade, load_homedepot, prepare_homedepot, prepare_sample, query_id
 from prosper_pyserini.data.prepared import PreparedDataset, split_queries
 
-REAL = Path("/work/shared/data/homedepot")
+REAL = Path(os.environ.get("PROSPER_HOMEDEPOT", Path(__file__).resolve().parents[2] / "shared" / "data" / "homedepot"))
 HEADER = '"id","product_uid","product_title","search_term","relevance"\n'
 
 
