@@ -191,9 +191,12 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
                                  "-impact", "-pretokenized"]))
     exp.model_checksums[name] = json.loads((encoded / "vectors.summary.json").read_text())["model_checksum"]
     query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
+    def encode_query_file(out: Path) -> None:
+        topics = read_queries(queries)
+        write_query_vectors(encode_queries(encoder(), topics, top_k=enc["query_top_k"], scale=enc["scale"]), topics, out)
+
     exp.steps.run(f"encode-queries:{name}{tag}", query_vectors, {**upstream, "queries": sha256_tree(queries)},
-                  lambda out: write_query_vectors(encode_queries(encoder(), read_queries(queries), top_k=enc["query_top_k"],
-                                                                 scale=enc["scale"]), read_queries(queries), out))
+                  encode_query_file)
     vectors = read_query_vectors(query_vectors)
     if not tag:
         exp.stats.setdefault(name, {})["sparsity"] = sparsity_stats((v for _, v in read_vectors(collection)),

@@ -134,7 +134,7 @@ def load_qrels(path: str | os.PathLike[str], threshold: int) -> tuple[Qrels, Val
     report = _from_skips(str(path), "qrels", skips)
     report.rows = sum(len(judged) for judged in qrels.values())
     report.queries = len(qrels)
-    report.evaluated_queries = sum(1 for judged in qrels.values() if any(g >= threshold for g in judged.values()))
+    report.evaluated_queries = len(evaluated_queries(qrels, threshold))
     report.no_relevant_queries = report.queries - report.evaluated_queries
     if not report.evaluated_queries:
         raise InputError(path, None, f"no query has a judged doc with grade >= {threshold}; nothing to evaluate")

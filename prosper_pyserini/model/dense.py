@@ -43,10 +43,7 @@ class DenseEncoder(EncoderBase):
     kind = "dense"
 
     def __init__(self, backbone: Backbone, config: DenseConfig):
-        super().__init__()
-        self.backbone = backbone
-        self.model = backbone.model
-        config.arch = config.arch or backbone.arch
+        super().__init__(backbone, config)
         config.hidden_size = self.model.config.get_text_config().hidden_size
         self.config = config
 

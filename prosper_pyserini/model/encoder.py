@@ -94,6 +94,12 @@ class EncoderBase(nn.Module):
 
     backbone: Backbone
 
+    def __init__(self, backbone: Backbone, config: Any):
+        super().__init__()
+        self.backbone = backbone
+        self.model = backbone.model
+        config.arch = config.arch or backbone.arch  # detected from the backbone unless the config fixes it
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
@@ -180,10 +186,7 @@ class SparseEncoder(EncoderBase):
     kind = "sparse"
 
     def __init__(self, backbone: Backbone, config: SparseConfig):
-        super().__init__()
-        self.backbone = backbone
-        self.model = backbone.model
-        config.arch = config.arch or backbone.arch
+        super().__init__(backbone, config)
         config.mlm_head = None if config.arch == "causal" else ("model" if backbone.has_lm_head else "tied")
         embeddings = self.model.get_input_embeddings()
         hidden = self.model.config.get_text_config().hidden_size
