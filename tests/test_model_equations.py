@@ -18,7 +18,9 @@ from prosper_pyserini.model.sparse import (
     log_saturate,
     lrn_combine,
     masked_max,
+    max_pool_saturate,
     normalise,
+    segment_max_saturate,
 )
 
 W = torch.tensor([[1.0, 0.0, 2.0, 0.5]])
@@ -136,6 +138,23 @@ def test_masked_max_pooling_ignores_padding() -> None:
                            [[0.3, 0.0], [0.0, 0.0], [0.0, 0.0]]])
     mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
     assert torch.equal(masked_max(values, mask), torch.tensor([[0.7, 0.5], [0.3, 0.0]]))
+
+
+def test_segment_max_over_real_tokens_matches_padded_max_pooling_and_its_gradient() -> None:
+    torch.manual_seed(0)
+    mask = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1]])
+    padded = torch.randn(4, 4, 6, requires_grad=True)
+    bias = torch.randn(6)
+    grad = torch.randn(4, 6)
+    expected = max_pool_saturate(padded, mask, bias)
+    (g_expected,) = torch.autograd.grad((expected * grad).sum(), padded)
+    got = segment_max_saturate(padded[mask.bool()], mask, bias)
+    (g_got,) = torch.autograd.grad((got * grad).sum(), padded)
+    assert torch.allclose(got, expected) and torch.allclose(g_got, g_expected)
+    assert torch.equal(got[2], torch.zeros(6))              # a text without real tokens
+    with torch.no_grad():                                   # the inference path pools the same way
+        assert torch.equal(segment_max_saturate(padded[mask.bool()], mask, bias), got)
+    assert g_got[0, 3].abs().sum() == 0                     # padding receives no gradient
 
 
 def test_literal_indicator_excludes_padding_and_special_ids() -> None:

@@ -31,6 +31,7 @@ from .sparse import (
     literal_indicator,
     log_saturate,
     max_pool_saturate,
+    segment_max_saturate,
     normalise,
 )
 
@@ -239,6 +240,20 @@ class SparseEncoder(EncoderBase):
             logits = torch.tanh(logits / self._softcap) * self._softcap
         return logits
 
+    def _mlm_head(self):
+        """The MLM head as a callable on [N, H] hidden states, or None when it cannot be split off.
+
+        Applying the head to the real tokens only, not to the padded [B, T, H] batch, skips the padding's
+        share of the [·, V] logits, which is over half of a random training batch of product titles.
+        """
+        if self.config.mlm_head == "tied":
+            return self._logits
+        for name in ("cls", "lm_head"):   # BERT-style and RoBERTa-style MLM heads
+            head = getattr(self.model, name, None)
+            if isinstance(head, nn.Module) and not self._softcap:
+                return head
+        return None
+
     def forward(self, batch: dict[str, torch.Tensor], side: Side) -> SparseOutput:
         ids, mask = batch["input_ids"], batch["attention_mask"]
         cfg = self.config
@@ -248,13 +263,15 @@ class SparseEncoder(EncoderBase):
             w = log_saturate(self._logits(pooled).float())
             h = log_saturate(pooled.float())
         else:
-            if cfg.mlm_head == "tied":
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-                logits = self._logits(hidden)
+            head = self._mlm_head()
+            if head is not None:
+                hidden = (self.model.base_model if cfg.mlm_head == "model" else self.model)(
+                    input_ids=ids, attention_mask=mask).last_hidden_state
+                w = segment_max_saturate(head(hidden[mask.bool()]), mask, self._pooled_bias)
             else:
                 out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.lrn is not None)
-                hidden, logits = (out.hidden_states[-1] if self.lrn is not None else None), out.logits
-            w = max_pool_saturate(logits, mask, self._pooled_bias, inplace=True)
+                hidden = out.hidden_states[-1] if self.lrn is not None else None
+                w = max_pool_saturate(out.logits, mask, self._pooled_bias, inplace=True)
             # LRN input for MLMs: the analogue of Last(·) is the max over tokens of the saturated hidden states
             h = max_pool_saturate(hidden, mask) if hidden is not None else None
         literal = literal_indicator(ids, mask, w.size(-1), self._exclude)

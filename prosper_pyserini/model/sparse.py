@@ -6,6 +6,7 @@ differentiable where training needs it (LRN, LFW masks, normalisation).
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import torch
@@ -47,6 +48,27 @@ def max_pool_saturate(values: torch.Tensor, attention_mask: torch.Tensor, bias: 
     fill = values.masked_fill_ if inplace else values.masked_fill
     pooled = fill(pad, torch.finfo(values.dtype).min).amax(dim=1)
     if bias is not None:  # a per-dimension constant commutes with the max over tokens
+        pooled = pooled + bias
+    return log_saturate(pooled.float())
+
+
+def segment_max_saturate(values: torch.Tensor, attention_mask: torch.Tensor,
+                         bias: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`max_pool_saturate` for the real tokens only, stacked row by row: [N, D] × [B, T] → [B, D].
+
+    ``values`` holds ``x[attention_mask.bool()]``, so each text's tokens are one contiguous segment. A text
+    with no real token pools to 0, as a fully masked row does there.
+    """
+    lengths = attention_mask.bool().sum(dim=1)
+    lowest = torch.finfo(values.dtype).min
+    if torch.is_grad_enabled() and values.requires_grad:   # the two are equal; each is fastest on its side
+        pooled = torch.segment_reduce(values, "max", lengths=lengths, axis=0, unsafe=True, initial=lowest)
+    else:
+        rows = torch.repeat_interleave(torch.arange(lengths.numel(), device=values.device), lengths)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # "index_reduce() is in beta"
+            pooled = values.new_full((lengths.numel(), values.size(1)), lowest).index_reduce_(0, rows, values, "amax")
+    if bias is not None:
         pooled = pooled + bias
     return log_saturate(pooled.float())
 
