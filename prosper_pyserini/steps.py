@@ -33,7 +33,8 @@ def key_of(inputs: dict[str, Any]) -> str:
 class Steps:
     force: bool = False
     timings: dict[str, float] = field(default_factory=dict)
-    reused: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)       # made by an earlier run (not earlier in this one)
+    produced: set[str] = field(default_factory=set)
 
     def run(self, name: str, out: Path, inputs: dict[str, Any], produce: Callable[[Path], None]) -> Path:
         """Produce ``out`` with ``produce(partial_path)`` unless a stamp with the same input key exists."""
@@ -44,7 +45,8 @@ class Steps:
             if recorded.get("key") == key:
                 log.info("%s: reusing %s", name, out)
                 self.timings[name] = recorded.get("seconds", 0.0)
-                self.reused.append(name)
+                if name not in self.produced and name not in self.reused:
+                    self.reused.append(name)
                 return out
         partial = out.with_name(f"{out.stem}.partial{out.suffix}")  # keeps the suffix writers look at
         _remove(partial)
@@ -56,6 +58,7 @@ class Steps:
         partial.rename(out)
         stamp.write_text(json.dumps({"key": key, "inputs": inputs, "seconds": seconds}, indent=2, default=str))
         self.timings[name] = seconds
+        self.produced.add(name)
         return out
 
 

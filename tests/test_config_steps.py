@@ -34,7 +34,11 @@ def test_steps_reuse_and_redo(tmp_path):
     target = tmp_path / "out.txt"
     steps.run("s", target, {"p": 1}, produce)
     steps.run("s", target, {"p": 1}, produce)
-    assert len(calls) == 1 and steps.reused == ["s"]
+    assert len(calls) == 1 and steps.reused == []          # made earlier in this run: not "reused"
+    later = Steps()
+    later.run("s", target, {"p": 1}, produce)
+    later.run("s", target, {"p": 1}, produce)
+    assert len(calls) == 1 and later.reused == ["s"]
     steps.run("s", target, {"p": 2}, produce)
     Steps(force=True).run("s", target, {"p": 2}, produce)
     assert len(calls) == 3 and target.read_text() == "result"

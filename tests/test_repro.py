@@ -3,10 +3,12 @@
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
-from prosper_pyserini.eval.repro import main
+from prosper_pyserini.config import load_config
+from prosper_pyserini.eval.repro import check_systems, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,8 +26,15 @@ def write_config(tmp_path: Path) -> Path:
 
 def test_repro_runs_the_matrix_reuses_steps_and_takes_overrides(tmp_path):
     config = write_config(tmp_path)
-    first = CliRunner().invoke(main, ["--config", str(config)])
+    readme = tmp_path / "README.md"
+    readme.write_text("# Results\nbefore\n<!-- prosper-repro:sample:begin -->\nold table\n"
+                      "<!-- prosper-repro:sample:end -->\nafter\n")
+    first = CliRunner().invoke(main, ["--config", str(config), "--readme", str(readme)])
     assert first.exit_code == 0, first.output
+    text = readme.read_text()
+    assert text.startswith("# Results\nbefore\n") and text.endswith("<!-- prosper-repro:sample:end -->\nafter\n")
+    assert "old table" not in text and "| zs+bm25" in text and "```bash" in text and "| system (minutes)" in text
+    assert "| splade-tiny-zs" in text.split("| system (minutes)")[1]     # every system's step times
     report = tmp_path / "report"
     for name in ("report.html", "report.md", "results.json", "hit_at_k.png", "hit_at_k.svg", "per_query.tsv"):
         assert (report / name).is_file(), name
@@ -55,3 +64,30 @@ def test_unknown_system_type_is_a_clear_error(tmp_path):
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(main, ["--config", str(path)])
     assert result.exit_code != 0 and "unknown type 'magic'" in result.output
+
+
+def test_readme_without_a_results_block_fails_before_any_work(tmp_path):
+    config = write_config(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "--readme", str(readme)])
+    assert result.exit_code != 0 and "prosper-repro:sample:begin" in result.output
+    assert not (tmp_path / "work").exists() and readme.read_text() == "# no markers\n"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "eval").glob("*.yaml")))
+def test_committed_experiment_configs_resolve(name):
+    # the LLM config cannot run here (no GPU): resolving every system's training config is what can be checked
+    check_systems(load_config(ROOT / "eval" / name, []))
+
+
+def test_config_problems_are_all_reported_before_any_work(tmp_path):
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    config["systems"].append({"name": "p", "type": "sparse", "train": {"config": "prosper", "overrides": {"model.k_qq": 3}}})
+    config["systems"] += [{"name": "f", "type": "fusion", "runs": ["bm25", "nope"]}, {"name": "bm25", "type": "bm25"}]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["--config", str(path)])
+    assert result.exit_code != 0 and not (tmp_path / "work").exists()
+    for problem in ("unknown config key 'model.k_qq'", "fuses unknown system 'nope'", "'bm25': defined twice"):
+        assert problem in result.output

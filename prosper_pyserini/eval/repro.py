@@ -127,6 +127,11 @@ def bm25_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str
                                                       threads=exp.search["threads"]))
 
 
+def train_overrides(spec: dict[str, Any]) -> list[str]:
+    """A system's ``train.overrides`` mapping as ``prosper-train`` key=value arguments."""
+    return [f"{k}={json.dumps(v)}" for k, v in (spec.get("overrides") or {}).items()]
+
+
 def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The model a system searches with: trained here (``train:``) or used as given (``model:``).
 
@@ -139,7 +144,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     from prosper_pyserini.train.trainer import train
 
     assert exp.data is not None
-    overrides = [f"{k}={json.dumps(v)}" for k, v in (spec.get("overrides") or {}).items()]
+    overrides = train_overrides(spec)
     inputs: dict[str, Any] = {"train": spec, "data": exp.checksums["corpus"],
                               "train_qrels": sha256_tree(exp.data.qrels_path("train"))}
     if spec.get("hard_negatives"):
@@ -263,16 +268,51 @@ SYSTEMS: dict[str, Callable[[Experiment, dict[str, Any], Path, str], Path]] = {
 }
 
 
+def check_systems(config: dict[str, Any]) -> None:
+    """Every problem of the ``systems`` list at once, before any work: a typo must not surface after an hour.
+
+    Checks names, types, what each system searches with, training configs (resolved as ``prosper-train``
+    would, so unknown keys fail here) and the systems that hard negatives and fusions refer to.
+    """
+    from prosper_pyserini.train.config import load_config as load_train_config
+
+    systems = config.get("systems") or []
+    names = [s.get("name") for s in systems]
+    problems = [f"system #{i + 1}: no name" for i, n in enumerate(names) if not n]
+    problems += [f"system {n!r}: defined twice" for n in sorted({n for n in names if n and names.count(n) > 1})]
+    for system in systems:
+        name, kind = system.get("name"), system.get("type")
+        if kind not in SYSTEMS:
+            problems.append(f"system {name!r}: unknown type {kind!r} (known: {', '.join(SYSTEMS)})")
+        elif kind == "fusion":
+            problems += [f"system {name!r}: fuses unknown system {n!r}" for n in system.get("runs") or [] if n not in names]
+        elif kind in ("sparse", "dense"):
+            spec = system.get("train")
+            if not spec and not system.get("model"):
+                problems.append(f"system {name!r}: needs 'train' or 'model'")
+            if spec:
+                negatives = (spec.get("hard_negatives") or {}).get("system")
+                if negatives and negatives not in names:
+                    problems.append(f"system {name!r}: hard negatives from unknown system {negatives!r}")
+                try:
+                    load_train_config(spec.get("config", "prosper"), train_overrides(spec))
+                except (ValueError, KeyError, FileNotFoundError) as err:
+                    problems.append(f"system {name!r}: training config: {err}")
+    if problems:
+        raise click.ClickException("; ".join(problems))
+
+
 # ---------------------------------------------------------------------------------------- evaluation
 
 
-def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path, command: str) -> Path:
+def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path, command: str,
+                        readme: Path | None = None, elapsed: float = 0.0) -> Path:
     """The ranx table (printed and written) and the report folder with plots, statistics and provenance."""
     from prosper_pyserini.eval import tables
     from prosper_pyserini.eval.cli import load_and_evaluate
     from prosper_pyserini.eval.metrics import DEFAULT_METRICS
     from prosper_pyserini.eval.plots import plot_hit_curves
-    from prosper_pyserini.eval.report import collect_provenance, write_report
+    from prosper_pyserini.eval.report import collect_provenance, splice_block, write_report
     from prosper_pyserini.eval.significance import mark_significance
     from prosper_pyserini.java import java_info
 
@@ -304,7 +344,38 @@ def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path
     provenance = collect_provenance(command=command, java=java_info(), models=exp.model_checksums,
                                     data_files={"corpus": exp.data.corpus, "queries": queries_of(exp),
                                                 "qrels": qrels})
-    return write_report(folder, results, plots, sections, provenance, title=f"prosper-repro: {exp.name}")
+    report = write_report(folder, results, plots, sections, provenance, title=f"prosper-repro: {exp.name}")
+    if readme is not None:
+        splice_block(readme, f"prosper-repro:{exp.name}",
+                     readme_block(exp, results, command, elapsed))
+    return report
+
+
+def readme_block(exp: Experiment, results: Any, command: str, seconds: float) -> str:
+    """The results section a README carries: command, table with significance, sparsity, time per step kind."""
+    from tabulate import tabulate
+
+    from prosper_pyserini.eval import tables
+
+    kinds: dict[str, dict[str, float]] = {}
+    for step, took in exp.steps.timings.items():
+        kind, _, name = step.partition(":")
+        if not name or kind == "data":
+            continue
+        name = name.removesuffix(".dev").removesuffix(".train")
+        kinds.setdefault(name, {})[kind] = kinds.setdefault(name, {}).get(kind, 0.0) + took / 60
+    columns = sorted({k for row in kinds.values() for k in row})
+    timing = tabulate([[name] + [f"{row[k]:.1f}" if k in row else "" for k in columns] for name, row in kinds.items()],
+                      ["system (minutes)"] + columns, tablefmt="github", disable_numparse=True)
+    sparsity = exp.sparsity_table()
+    parts = [f"```bash\n{command}\n```",
+             f"Wall time {seconds / 60:.1f} min on {time.strftime('%Y-%m-%d')}, reusing {len(exp.steps.reused)} "
+             "steps of earlier runs (the step times below are each step's own, as recorded when it ran).",
+             tables.to_markdown(results).strip()]
+    if isinstance(sparsity, list):
+        parts.append(tabulate(sparsity, headers="keys", tablefmt="github", floatfmt=".2f"))
+    parts.append(timing)
+    return "\n\n".join(parts)
 
 
 def queries_of(exp: Experiment) -> Path:
@@ -316,8 +387,10 @@ def queries_of(exp: Experiment) -> Path:
               help="Experiment YAML (eval/*.yaml).")
 @click.option("--force", is_flag=True, help="Redo every step even where a cached output matches.")
 @click.option("--only", multiple=True, help="Run only these systems (by name; repeatable).")
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also rewrite this Markdown file's <!-- prosper-repro:NAME:begin/end --> block with the results.")
 @click.argument("overrides", nargs=-1)
-def main(config_path: str, force: bool, only: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | None, overrides: tuple[str, ...]) -> None:
     """Run an experiment matrix end to end and write its report.
 
     OVERRIDES are key=value pairs applied to the config, e.g. evaluation.split=all or
@@ -327,11 +400,18 @@ def main(config_path: str, force: bool, only: tuple[str, ...], overrides: tuple[
     logging.getLogger("faiss").setLevel(logging.WARNING)
     command = "prosper-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     config = load_config(config_path, overrides)
+    check_systems(config)
     exp = Experiment(config, Path(config_path), list(overrides), force)
+    if readme is not None:
+        from prosper_pyserini.eval.report import splice_block
+        try:
+            splice_block(readme, f"prosper-repro:{exp.name}", None)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
     started = time.perf_counter()
     exp.prepare_data()
     queries, qrels = exp.query_set("evaluation")
     systems = [s for s in config.get("systems", []) if not only or s["name"] in only]
     run_files = {s["name"]: exp.run_system(s, queries, tag="") for s in systems}
-    report = evaluate_and_report(exp, run_files, qrels, command)
+    report = evaluate_and_report(exp, run_files, qrels, command, readme, time.perf_counter() - started)
     click.echo(f"report: {report}  ({time.perf_counter() - started:.0f} s)")

@@ -26,14 +26,15 @@ def keep_freed_memory() -> None:
 
     Every training step allocates and frees [tokens, vocabulary] tensors of hundreds of MB; by default glibc
     maps and unmaps each one, and the page faults of the fresh mappings took a third of a SPLADE-tiny step
-    on 2 cores (``benchmarks/train_step.py``). A no-op where the C library is not glibc.
+    on 2 cores (README, "Performance"). A no-op where the C library is not glibc.
     """
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, 2**30)
+        libc.mallopt(M_MMAP_MAX, 0)                  # large blocks come from the heap, not fresh mappings
+        libc.mallopt(M_TRIM_THRESHOLD, 2**30)        # and up to 1 GiB of freed heap stays for the next step
     except (OSError, AttributeError):
         pass
 

@@ -31,8 +31,8 @@ from .sparse import (
     literal_indicator,
     log_saturate,
     max_pool_saturate,
-    segment_max_saturate,
     normalise,
+    segment_max_saturate,
 )
 
 Side = Literal["query", "doc"]
