@@ -34,8 +34,15 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """``extends: FILE`` (relative to this file) starts from that config; this file's top-level keys replace its.
+
+    So a sweep beside a matrix restates only what differs, not the data and evaluation settings.
+    """
     with open(path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle) or {}
     if not isinstance(config, dict):
         raise ValueError(f"{path}: a config must be a YAML mapping")
+    base = config.pop("extends", None)
+    if base is not None:
+        config = {**load_config(Path(path).parent / base), **config}
     return apply_overrides(config, overrides)

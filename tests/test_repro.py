@@ -91,3 +91,10 @@ def test_config_problems_are_all_reported_before_any_work(tmp_path):
     assert result.exit_code != 0 and not (tmp_path / "work").exists()
     for problem in ("unknown config key 'model.k_qq'", "fuses unknown system 'nope'", "'bm25': defined twice"):
         assert problem in result.output
+
+
+def test_a_config_extends_another_and_replaces_its_top_level_keys():
+    sweep, matrix = load_config(ROOT / "eval" / "homedepot-cpu-sweep.yaml"), load_config(ROOT / "eval" / "homedepot-cpu.yaml")
+    assert "extends" not in sweep and sweep["name"] == "homedepot-cpu-sweep"
+    assert {k: sweep[k] for k in ("data", "evaluation", "search")} == {k: matrix[k] for k in ("data", "evaluation", "search")}
+    assert [s["name"] for s in sweep["systems"]] == ["bm25", "prosper-bert-ramp250", "prosper-bert-no-norm-ramp250"]
