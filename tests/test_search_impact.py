@@ -161,3 +161,18 @@ def test_stock_pyserini_indexes_the_same_files(built, tmp_path):
     assert theirs.stats()["documents"] == ours.stats()["documents"] == 300
     assert theirs.stats()["unique_terms"] == ours.stats()["unique_terms"]
     assert theirs.stats()["total_terms"] == ours.stats()["total_terms"]
+
+
+def test_batched_torch_scoring_equals_per_query_scoring(built):
+    """search_many (torch, the path a GPU takes) returns the exact run of search(), ties and order included."""
+    from prosper_pyserini.encode.queries import encode_queries
+
+    vectors = encode_queries(sparse_encoder(), built["queries"], progress=False)
+    scorer = ExactScorer(built["collection"])
+    # a batch size that does not divide the query count, so a ragged last batch is exercised
+    batched = scorer.search_many(vectors, k=50, device="cpu", batch_size=7)
+    assert list(batched) == list(vectors)
+    for qid, vector in vectors.items():
+        expected = scorer.search(vector, 50)
+        assert list(batched[qid].items()) == [(d, float(s)) for d, s in expected]
+    assert sum(len(r) for r in batched.values()) > 20 * len(vectors)

@@ -116,6 +116,16 @@ def test_prosper_validation_best_checkpoint_and_resume(data_dir: Path, splade_di
     assert steps == [1, 2, 3, 4]
 
 
+def test_time_budget_ends_the_epoch_early_validated_and_saved(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    out = tmp_path / "budget"
+    cfg = small(splade_dir, train__epochs=3, train__max_seconds=0)
+    summary = Trainer(cfg, data_dir, out).train()
+    # the budget is spent after the first step: one epoch record, validated, and a best checkpoint
+    assert summary["steps"] == 1 and summary["stopped_at_step"] == 1
+    assert len(summary["epochs"]) == 1 and "dev_mrr10" in summary["epochs"][0]
+    assert (out / "best" / "prosper.json").is_file()
+
+
 def test_non_finite_loss_is_stopped_with_the_batch_named(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
     cfg = small(splade_dir, loss__temperature=0.0, val__enabled=False, train__max_steps=1)
     with pytest.raises(NonFiniteError, match=r"epoch 0 batch 0 \(step 0, first qid"):
@@ -210,3 +220,13 @@ def test_smollm2_gguf_trains_two_steps(data_dir: Path, tmp_path: Path) -> None:
     log = [r for r in read_log(tmp_path / "smol") if "loss" in r]
     assert len(log) == 2 and all(r["loss"] == r["loss"] and r["loss"] < float("inf") for r in log)
     assert trainer.encoder.checksum() != before
+
+
+def test_judged_negatives_run_prefers_judged_low_grades_and_falls_back():
+    from prosper_pyserini.train.data import judged_negatives_run
+
+    qrels = {"q1": {"a": 2, "b": 0, "c": 1, "d": 0}, "q2": {"e": 2}}
+    fallback = {"q1": {"x": 9.0}, "q2": {"y": 3.0, "z": 2.0}, "q3": {"w": 1.0}}
+    run = judged_negatives_run(qrels, fallback)
+    assert run == {"q1": {"b": 2.0, "d": 1.0}, "q2": {"y": 3.0, "z": 2.0}, "q3": {"w": 1.0}}
+    assert judged_negatives_run(qrels, fallback, max_grade=1)["q1"] == {"b": 3.0, "c": 2.0, "d": 1.0}

@@ -132,6 +132,24 @@ def train_overrides(spec: dict[str, Any]) -> list[str]:
     return [f"{k}={json.dumps(v)}" for k, v in (spec.get("overrides") or {}).items()]
 
 
+def hard_negative_overrides(negatives: dict[str, Any], run: str | Path) -> list[str]:
+    """A system's ``train.hard_negatives`` spec as ``prosper-train`` overrides, mining from ``run``."""
+    return [f"data.hard_negatives.run={run}", f"data.hard_negatives.n={negatives.get('n', 1)}",
+            f"data.hard_negatives.top={negatives.get('top', 100)}"]
+
+
+def judged_negatives_step(exp: Experiment, fallback_run: Path) -> Path:
+    """The train queries' judged grade-0 products as a run (``hard_negatives.judged: true``), else the system's."""
+    from prosper_pyserini.train.data import judged_negatives_run
+
+    assert exp.data is not None
+    qrels = exp.data.qrels_path("train")
+    out = exp.work / "negatives" / f"judged-{fallback_run.stem}.trec"
+    inputs = {"qrels": sha256_tree(qrels), "fallback": sha256_tree(fallback_run)}
+    return exp.steps.run(f"negatives:judged-{fallback_run.stem}", out, inputs, lambda partial: write_run(
+        judged_negatives_run(read_qrels(qrels), read_run(fallback_run)), partial, tag="judged"))
+
+
 def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The model a system searches with: trained here (``train:``) or used as given (``model:``).
 
@@ -147,11 +165,13 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     overrides = train_overrides(spec)
     inputs: dict[str, Any] = {"train": spec, "data": exp.checksums["corpus"],
                               "train_qrels": sha256_tree(exp.data.qrels_path("train"))}
-    if spec.get("hard_negatives"):
-        source = {s["name"]: s for s in exp.config.get("systems", [])}[spec["hard_negatives"]["system"]]
+    negatives = spec.get("hard_negatives")
+    if negatives:
+        source = {s["name"]: s for s in exp.config.get("systems", [])}[negatives["system"]]
         mined = exp.run_system(source, exp.data.queries_path("train"), ".train")
-        overrides += [f"data.hard_negatives.run={mined}", f"data.hard_negatives.n={spec['hard_negatives'].get('n', 1)}",
-                      f"data.hard_negatives.top={spec['hard_negatives'].get('top', 100)}"]
+        if negatives.get("judged"):
+            mined = judged_negatives_step(exp, mined)
+        overrides += hard_negative_overrides(negatives, mined)
         inputs["hard_negatives"] = sha256_tree(mined)
     config = load_train_config(spec.get("config", "prosper"), overrides)
     inputs["config"] = config  # the resolved config: a changed preset file retrains too
@@ -260,11 +280,31 @@ def fusion_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
                            lambda topics: fuse_runs([read_run(p) for p in eval_runs], method, params, k=exp.search["k"]))
 
 
+def run_file_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
+    """A run made elsewhere (``path:``, e.g. on a lent GPU by ``made_by:``), evaluated beside the others.
+
+    Only for the evaluation queries it was made for; ``stats:`` optionally names a JSON file whose
+    ``sparsity`` and ``training`` entries join the report, as a sparse system's would.
+    """
+    path = Path(system["path"])
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no such run (system {system['name']!r} is made by: "
+                                   f"{system.get('made_by', 'not stated')})")
+    if tag or queries != exp.query_set("evaluation")[0]:
+        raise click.ClickException(f"system {system['name']!r} is a run file made for the evaluation queries "
+                                   "only; it cannot be searched for other queries or mine hard negatives")
+    if system.get("stats"):
+        stats = json.loads(Path(system["stats"]).read_text(encoding="utf-8"))
+        exp.stats.setdefault(system["name"], {}).update({k: stats[k] for k in ("sparsity", "training") if k in stats})
+    return path
+
+
 SYSTEMS: dict[str, Callable[[Experiment, dict[str, Any], Path, str], Path]] = {
     "bm25": bm25_system,
     "sparse": sparse_system,
     "dense": dense_system,
     "fusion": fusion_system,
+    "run": run_file_system,
 }
 
 
@@ -286,6 +326,8 @@ def check_systems(config: dict[str, Any]) -> None:
             problems.append(f"system {name!r}: unknown type {kind!r} (known: {', '.join(SYSTEMS)})")
         elif kind == "fusion":
             problems += [f"system {name!r}: fuses unknown system {n!r}" for n in system.get("runs") or [] if n not in names]
+        elif kind == "run" and not system.get("path"):
+            problems.append(f"system {name!r}: a run system needs 'path'")
         elif kind in ("sparse", "dense"):
             spec = system.get("train")
             if not spec and not system.get("model"):

@@ -75,3 +75,21 @@ class HardNegatives:
             if judged.get(doc, 0) < 1:
                 picked.append(doc)
         return picked
+
+
+def judged_negatives_run(qrels: Qrels, fallback: dict[str, dict[str, float]], max_grade: int = 0) -> dict[str, dict[str, float]]:
+    """A hard-negative run of each query's own *judged* non-relevant products (grade ≤ ``max_grade``).
+
+    Home Depot judges about six products per query; its low-grade ones are topical near misses, harder than
+    a random product and, unlike BM25's top ranks, known not to be unjudged relevant ones. A query with no
+    such judgment keeps its ``fallback`` ranking (e.g. BM25's), so every query still gets hard negatives.
+    Used as ``data.hard_negatives.run``; :class:`HardNegatives` samples uniformly among the listed products.
+    """
+    run: dict[str, dict[str, float]] = {}
+    for qid in sorted(set(qrels) | set(fallback)):
+        judged = sorted(d for d, grade in qrels.get(qid, {}).items() if grade <= max_grade)
+        if judged:
+            run[qid] = {d: float(len(judged) - i) for i, d in enumerate(judged)}
+        elif qid in fallback:
+            run[qid] = dict(fallback[qid])
+    return run

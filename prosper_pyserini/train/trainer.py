@@ -84,6 +84,15 @@ def mrr_at_10(ranked: dict[str, list[str]], qrels: Qrels, threshold: int) -> flo
     return total / max(1, len(ranked))
 
 
+def resident_gib() -> float | None:
+    """This process's resident memory in GiB (Linux ``/proc``; None elsewhere): logged to show it stays flat."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30, 3)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def build_encoder(model_cfg: dict[str, Any]) -> EncoderBase:
     """A fresh encoder on ``model.backbone``; a saved checkpoint as backbone keeps its own model config."""
     backbone = model_cfg["backbone"]
@@ -301,7 +310,7 @@ class Trainer:
                     self.skip_batches = index + 1
                     if logf is not None:
                         record = {"step": self.step, "epoch": self.epoch, "batch": index,
-                                  "lr": self.scheduler.get_last_lr()[0],
+                                  "lr": self.scheduler.get_last_lr()[0], "rss_gib": resident_gib(),
                                   "k_d": self.lfw.window[0], "k_q": self.lfw.window[1], **stats}
                         logf.write(json.dumps(record) + "\n")
                         logf.flush()
@@ -313,6 +322,10 @@ class Trainer:
                     save_every = tc.get("save_every")
                     if save_every and self.step % int(save_every) == 0:
                         self._save_last()
+                    if self._out_of_time(start):
+                        log.warning("train.max_seconds=%s reached at step %d of %d: ending this epoch now",
+                                    tc["max_seconds"], self.step, self.total_steps)
+                        summary["stopped_at_step"], self.total_steps = self.step, self.step
                     if self.step >= self.total_steps:
                         break
                 self.training_now = False
@@ -334,6 +347,10 @@ class Trainer:
             with atomic_write(self.out / "summary.json") as fh:
                 json.dump(summary, fh, indent=2)
         return summary
+
+    def _out_of_time(self, start: float) -> bool:
+        budget = self.cfg["train"].get("max_seconds")
+        return budget is not None and time.time() - start > float(budget)
 
     def _end_epoch(self) -> dict[str, Any]:
         result: dict[str, Any] = {"epoch": self.epoch, "step": self.step}
