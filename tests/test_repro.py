@@ -98,3 +98,32 @@ def test_a_config_extends_another_and_replaces_its_top_level_keys():
     assert "extends" not in sweep and sweep["name"] == "homedepot-cpu-sweep"
     assert {k: sweep[k] for k in ("data", "evaluation", "search")} == {k: matrix[k] for k in ("data", "evaluation", "search")}
     assert [s["name"] for s in sweep["systems"]] == ["bm25", "prosper-bert-ramp250", "prosper-bert-no-norm-ramp250"]
+
+
+def test_a_run_made_elsewhere_is_evaluated_beside_the_others(tmp_path):
+    """A ``run`` system (e.g. made on a lent GPU) joins the table, its statistics the report."""
+    from prosper_pyserini.data.formats import read_qrels, write_run
+    from prosper_pyserini.data.homedepot import prepare_sample
+
+    dev = read_qrels(prepare_sample(tmp_path / "split", dev_fraction=0.3).qrels_path("dev"))   # sample.yaml's split
+    ideal = {q: {d: float(g) for d, g in judged.items()} for q, judged in dev.items()}
+    write_run(ideal, tmp_path / "ideal.trec", tag="ideal")
+    (tmp_path / "ideal.json").write_text(json.dumps({"sparsity": {"products": 1, "queries": 1, "flops": 0.5}}))
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    config["systems"] = [s for s in config["systems"] if s["name"] == "bm25"] + [
+        {"name": "ideal", "type": "run", "path": str(tmp_path / "ideal.trec"), "stats": str(tmp_path / "ideal.json")}]
+    path = tmp_path / "with-run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["--config", str(path)])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "report"
+    means = json.loads((report / "results.json").read_text())["results"]
+    assert means["ideal"]["mrr@10"] == pytest.approx(1.0) and means["bm25"]["mrr@10"] < 1.0
+    assert "0.5" in (report / "report.md").read_text().split("parsity")[1]
+
+    (tmp_path / "ideal.trec").unlink()
+    missing = CliRunner().invoke(main, ["--config", str(path)])
+    assert missing.exit_code != 0 and "ideal.trec: no such run" in missing.output
+    config["systems"][-1].pop("path")
+    path.write_text(yaml.safe_dump(config))
+    assert "a run system needs 'path'" in CliRunner().invoke(main, ["--config", str(path)]).output

@@ -163,16 +163,20 @@ def test_stock_pyserini_indexes_the_same_files(built, tmp_path):
     assert theirs.stats()["total_terms"] == ours.stats()["total_terms"]
 
 
-def test_batched_torch_scoring_equals_per_query_scoring(built):
-    """search_many (torch, the path a GPU takes) returns the exact run of search(), ties and order included."""
+def test_encode_and_score_equals_collection_then_exact_search(built):
+    """The no-files path (GPU on the device) gives the run and sparsity of encode → collection → exact search."""
+    from prosper_pyserini.data.formats import read_corpus
+    from prosper_pyserini.encode.collection import read_vectors
     from prosper_pyserini.encode.queries import encode_queries
+    from prosper_pyserini.eval.sparsity import sparsity_stats
+    from prosper_pyserini.search.exact import encode_and_score
 
-    vectors = encode_queries(sparse_encoder(), built["queries"], progress=False)
+    encoder = sparse_encoder()
+    docs = list(read_corpus(PRODUCTS))
+    run, sparsity = encode_and_score(encoder, docs, built["queries"], k=30, batch_size=64)
+    vectors = encode_queries(encoder, built["queries"], progress=False)
     scorer = ExactScorer(built["collection"])
-    # a batch size that does not divide the query count, so a ragged last batch is exercised
-    batched = scorer.search_many(vectors, k=50, device="cpu", batch_size=7)
-    assert list(batched) == list(vectors)
     for qid, vector in vectors.items():
-        expected = scorer.search(vector, 50)
-        assert list(batched[qid].items()) == [(d, float(s)) for d, s in expected]
-    assert sum(len(r) for r in batched.values()) > 20 * len(vectors)
+        assert list(run[qid].items()) == [(d, float(s)) for d, s in scorer.search(vector, 30)]
+    expected = sparsity_stats((v for _, v in read_vectors(built["collection"])), vectors.values())
+    assert sparsity == pytest.approx(expected, abs=1e-4)

@@ -42,16 +42,31 @@ class TermWeights:
         self.term_of_id = torch.tensor([position[t] for t in per_id], dtype=torch.long)
         self.collisions = len(per_id) - len(self.terms)
 
-    def merge(self, weights: torch.Tensor) -> torch.Tensor:
-        """``[B, V]`` → ``[B, T]`` (T unique terms), colliding ids merged by max."""
-        weights = weights.detach().float().cpu()
+    def merge(self, weights: torch.Tensor, keep_device: bool = False) -> torch.Tensor:
+        """``[B, V]`` → ``[B, T]`` (T unique terms), colliding ids merged by max; on the CPU unless ``keep_device``."""
+        weights = weights.detach().float()
+        weights = weights if keep_device else weights.cpu()
         if weights.dim() != 2 or weights.shape[1] != len(self.term_of_id):
             raise ValueError(f"expected weights of shape [B, {len(self.term_of_id)}], got {tuple(weights.shape)}")
         if not self.collisions:
             return weights
-        index = self.term_of_id.expand_as(weights)
-        out = torch.full((weights.shape[0], len(self.terms)), float("-inf"))
+        index = self.term_of_id.to(weights.device).expand_as(weights)
+        out = torch.full((weights.shape[0], len(self.terms)), float("-inf"), device=weights.device)
         return out.scatter_reduce(1, index, weights, reduce="amax", include_self=True)
+
+    def dense_impacts(self, weights: torch.Tensor, top_k: int | None = None) -> torch.Tensor:
+        """``[B, V]`` → ``[B, T]`` float64 impacts, 0 where :meth:`int_vectors` keeps no term; on ``weights``' device.
+
+        The same integers as :meth:`int_vectors` (same merge, top-k cut and rounding), as a dense matrix a GPU
+        multiplies directly: exact scoring without writing and re-reading a collection.
+        """
+        merged = self.merge(weights, keep_device=True)
+        impacts = torch.round(merged.double() * self.scale).clamp(min=0)
+        if top_k is None:
+            return impacts
+        _, order = torch.sort(merged, dim=1, descending=True, stable=True)
+        columns = order[:, :top_k]
+        return torch.zeros_like(impacts).scatter_(1, columns, impacts.gather(1, columns))
 
     def float_vectors(self, weights: torch.Tensor, top_k: int | None = None) -> list[dict[str, float]]:
         """Positive float weights per row (the top ``top_k`` by weight, ties to the lower term index)."""

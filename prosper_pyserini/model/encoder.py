@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 import torch
 from torch import nn
@@ -163,22 +163,27 @@ class EncoderBase(nn.Module):
     @torch.no_grad()
     def encode(self, texts: Iterable[str], side: Side = "doc", batch_size: int = 32) -> torch.Tensor:
         """Final representations of ``texts`` as a CPU float tensor, batched, without gradients."""
+        parts = [batch.float().cpu() for batch in self.encode_batches(list(texts), side, batch_size)]
+        if not parts:
+            return torch.zeros(0, self.output_dim)
+        return torch.cat(parts)
+
+    @torch.no_grad()
+    def encode_batches(self, texts: list[str], side: Side, batch_size: int) -> Iterator[torch.Tensor]:
+        """Final representations of ``texts``, ``batch_size`` at a time, left on the model's device."""
         if side not in ("query", "doc"):
             raise ValueError(f"side must be 'query' or 'doc', not {side!r}")
-        texts = list(texts)
         was_training = self.training
         self.eval()
         # on a GPU: bf16 autocast over fp32 weights, as in training; on CPU plain fp32 (bf16 is slow there)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         try:
-            with autocast:
-                parts = [self.represent(self.tokenize(texts[i:i + batch_size]), side).float().cpu()
-                         for i in range(0, len(texts), batch_size)]
+            for i in range(0, len(texts), batch_size):
+                with autocast:
+                    batch = self.represent(self.tokenize(texts[i:i + batch_size]), side)
+                yield batch
         finally:
             self.train(was_training)
-        if not parts:
-            return torch.zeros(0, self.output_dim)
-        return torch.cat(parts)
 
 
 class SparseEncoder(EncoderBase):

