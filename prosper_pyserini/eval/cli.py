@@ -177,6 +177,51 @@ def diff_command(
         click.echo(f"wrote {out_path}", err=True)
 
 
+@click.command(name="prosper-eval buckets", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_a", type=click.Path(exists=True, dir_okay=False))
+@click.argument("run_b", type=click.Path(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="Queries TSV (query text).")
+@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Corpus JSONL/TSV: product titles give the brand tokens and the catalogue vocabulary.")
+@click.option("--metric", default="mrr@10", show_default=True, help="Per-query metric compared.")
+@click.option("--threshold", default=2, show_default=True, help="Lowest grade that counts as relevant.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the table as Markdown.")
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False),
+              help="Also rewrite this Markdown file's <!-- prosper-eval:buckets:begin/end --> block (command + table).")
+@click.pass_context
+def buckets_command(ctx: click.Context, run_a: str, run_b: str, qrels: str, queries: str, corpus: str, metric: str,
+                    threshold: int, out_path: str | None, readme: str | None) -> None:
+    """Count, per kind of query (model number, quantity, brand, unknown word, other), where RUN_A beats RUN_B."""
+    from prosper_pyserini.data.formats import atomic_write
+    from prosper_pyserini.eval import tables
+    from prosper_pyserini.eval.buckets import brand_tokens, tokens, win_table
+
+    try:
+        results, _, _ = load_and_evaluate([run_a, run_b], qrels, [metric], threshold)
+        titles = [doc.text for doc in read_corpus(corpus, on_error="skip")]
+        texts = read_queries(queries)
+    except (InputError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_problems(results)
+    name = results.metric(metric).name
+    a, b = results.systems
+    per_query = {system: {q: results.per_query[system][name].get(q, 0.0) for q in results.qids} for system in (a, b)}
+    vocabulary = {w for title in titles for w in tokens(title)}
+    rows = win_table(per_query[a], per_query[b], texts, brand_tokens(titles), vocabulary)
+    text = tables.buckets_markdown(rows, a, b, results.metric(metric).label)
+    click.echo(text)
+    if out_path:
+        with atomic_write(out_path) as out:
+            out.write(text)
+        click.echo(f"wrote {out_path}", err=True)
+    if readme:
+        from prosper_pyserini.eval.report import splice_block
+
+        command = " ".join(_command_line(ctx)[:1] + ["buckets"] + _command_line(ctx)[1:])
+        splice_block(readme, "prosper-eval:buckets", f"```bash\n{command}\n```\n\n{text}")
+
+
 def query_terms(models: Sequence[str], diffs: Sequence[QueryDiff], texts: dict[str, str] | None
                 ) -> dict[str, dict[str, str]]:
     """``{system: {qid: "literal: … | expansion: …"}}`` for the queries shown, from each system's model."""
@@ -197,10 +242,12 @@ def query_terms(models: Sequence[str], diffs: Sequence[QueryDiff], texts: dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: ``prosper-eval diff …`` runs the diff command, anything else evaluates."""
+    """Entry point: ``prosper-eval diff …`` and ``prosper-eval buckets …`` run those commands; anything else evaluates."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "diff":
         diff_command.main(args[1:], prog_name="prosper-eval diff")
+    elif args and args[0] == "buckets":
+        buckets_command.main(args[1:], prog_name="prosper-eval buckets")
     else:
         evaluate_command.main(args, prog_name="prosper-eval")
 

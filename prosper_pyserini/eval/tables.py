@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
@@ -282,3 +282,13 @@ def print_diff(diffs: list[QueryDiff], metric: str, threshold: int, console: Any
         if d.terms:
             table.add_row(escape(d.terms.get(a, "")), escape(d.terms.get(b, "")), style="dim")
         _print_wide(console, table)
+
+
+def buckets_markdown(rows: Sequence[Any], a: str, b: str, label: str) -> str:
+    """The :func:`~prosper_pyserini.eval.buckets.win_table` rows as Markdown, with the queries A wins most."""
+    from tabulate import tabulate
+
+    body = [[r.bucket, r.queries, r.a_better, r.b_better, r.ties, f"{r.mean_delta:+.4f}",
+             "; ".join(f"{text!r} ({delta:+.2f})" for delta, text in r.examples)] for r in rows]
+    return tabulate(body, ["queries", "n", f"{a} better", f"{b} better", "tie", f"mean Δ{label} ({b} − {a})",
+                           f"where {a} wins most"], tablefmt="github", disable_numparse=True) + "\n"
