@@ -168,8 +168,8 @@ def test_significance_marks_against_baseline(test):
 
 def test_no_marks_without_a_difference():
     qrels, runs = _two_systems()
-    results = evaluate_runs({"poor": runs["poor"], "same": runs["same"]}, qrels, ["mrr@10"], baseline="poor")
-    sig = results.significance
+    results = evaluate_runs({"poor": runs["poor"], "same": runs["same"]}, qrels, ["mrr@10"])
+    sig = mark_significance(results, "poor")
     assert sig.mark("mrr@10", "same") == "" and sig.beats["mrr@10"] == {"poor": [], "same": []}
 
 

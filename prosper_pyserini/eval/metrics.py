@@ -116,14 +116,11 @@ def evaluate_runs(
     relevance_threshold: int = 2,
     stat_test: str = "student",
     n_permutations: int = 1000,
-    baseline: str | None = None,
-    correction: str = "holm",
-    alpha: float = 0.05,
 ) -> EvalResults:
     """Evaluate named runs with ranx; paired p-values for every pair of systems come along (``ranx.compare``).
 
     ``runs`` maps a system name to ``{qid: {docid: score}}``; ``qrels`` maps ``{qid: {docid: grade}}``.
-    With ``baseline``, significance marks are attached too (:func:`significance.mark_significance`).
+    Significance marks against a baseline are :func:`prosper_pyserini.eval.significance.mark_significance`'s job.
     """
     from ranx import Qrels as RanxQrels
     from ranx import Run as RanxRun
@@ -185,8 +182,4 @@ def evaluate_runs(
         stat_test=stat_test,
         p_values=p_values,
     )
-    if baseline is not None:
-        from prosper_pyserini.eval.significance import mark_significance
-
-        mark_significance(results, baseline, correction, alpha)
     return results

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 
 from .backbone import Arch, Backbone, load_backbone
-from .encoder import EncoderBase, Side
+from .base import EncoderBase, Side
 from .sparse import gather_rows, last_token_index, normalise
 
 

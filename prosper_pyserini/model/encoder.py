@@ -1,4 +1,4 @@
-"""``SparseEncoder`` (PROSPER, SPLADE, SP-LLM) and ``load_encoder``: the model contract of DESIGN.md.
+"""``SparseEncoder`` (PROSPER, SPLADE, SP-LLM): the model contract of DESIGN.md.
 
 Term weights ``w = log(1 + ReLU(logits))`` over the vocabulary. Causal LMs pool the last real text token
 (right padding + appended EOS, index from the attention mask) and apply the LM head at that position only;
@@ -9,20 +9,15 @@ MLMs max-pool the saturated logits over unmasked tokens. LRN (eq. 7-9), literal/
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Iterable, Literal
 
 import torch
 from torch import nn
 
-from .backbone import Arch, Backbone, load_backbone, tokenize
+from .backbone import Arch, Backbone, load_backbone
+from .base import EncoderBase, Side
 from .lrn import LRN
 from .sparse import (
     conditional_topk,
@@ -34,10 +29,6 @@ from .sparse import (
     normalise,
     segment_max_saturate,
 )
-
-Side = Literal["query", "doc"]
-MANIFEST = "prosper.json"
-HEADS = "prosper_heads.safetensors"
 
 
 @dataclass
@@ -88,102 +79,6 @@ class SparseOutput:
     final: torch.Tensor      # W: after LRN, literal/expansion masks, LFW, normalisation
     literal: torch.Tensor    # I: [B, V] bool
     l0_before_lfw: torch.Tensor   # [B] active terms per vector before LFW (drives the dynamic LFW schedule)
-
-
-class EncoderBase(nn.Module):
-    """Shared plumbing: batching, device, checksum and atomic HF-layout saving."""
-
-    backbone: Backbone
-
-    def __init__(self, backbone: Backbone, config: Any):
-        super().__init__()
-        self.backbone = backbone
-        self.model = backbone.model
-        config.arch = config.arch or backbone.arch  # detected from the backbone unless the config fixes it
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    @property
-    def tokenizer(self):
-        return self.backbone.tokenizer
-
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        enc = tokenize(self.tokenizer, texts, self.config.arch, self.config.max_length)
-        return {k: v.to(self.device) for k, v in enc.items()}
-
-    def checksum(self) -> str:
-        """sha256 over every tensor of the state dict (name, dtype, shape, bytes), in name order.
-
-        Identical before saving and after :func:`load_encoder` of the saved directory, so it pins provenance.
-        """
-        digest = hashlib.sha256()
-        for name, tensor in sorted(self.state_dict().items()):
-            t = tensor.detach().to("cpu").contiguous()
-            digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-        return digest.hexdigest()
-
-    def _extra_tensors(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
-        """HF layout (backbone weights as safetensors + tokenizer) plus ``prosper.json`` and extra heads.
-
-        Written to a temporary sibling directory and renamed into place, so a reader never sees half a model.
-        """
-        from safetensors.torch import save_file
-
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            self.backbone.model.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
-            extra = {k: v.detach().cpu().contiguous() for k, v in self._extra_tensors().items()}
-            if extra:
-                save_file(extra, tmp / HEADS)
-            manifest = {"kind": self.kind, "format": 1, "checksum": self.checksum(),
-                        "config": dataclasses.asdict(self.config)}
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            old = None
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
-
-    @torch.no_grad()
-    def encode(self, texts: Iterable[str], side: Side = "doc", batch_size: int = 32) -> torch.Tensor:
-        """Final representations of ``texts`` as a CPU float tensor, batched, without gradients."""
-        parts = [batch.float().cpu() for batch in self.encode_batches(list(texts), side, batch_size)]
-        if not parts:
-            return torch.zeros(0, self.output_dim)
-        return torch.cat(parts)
-
-    @torch.no_grad()
-    def encode_batches(self, texts: list[str], side: Side, batch_size: int) -> Iterator[torch.Tensor]:
-        """Final representations of ``texts``, ``batch_size`` at a time, left on the model's device."""
-        if side not in ("query", "doc"):
-            raise ValueError(f"side must be 'query' or 'doc', not {side!r}")
-        was_training = self.training
-        self.eval()
-        # on a GPU: bf16 autocast over fp32 weights, as in training; on CPU plain fp32 (bf16 is slow there)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
-        try:
-            for i in range(0, len(texts), batch_size):
-                with autocast:
-                    batch = self.represent(self.tokenize(texts[i:i + batch_size]), side)
-                yield batch
-        finally:
-            self.train(was_training)
 
 
 class SparseEncoder(EncoderBase):
@@ -314,71 +209,3 @@ class SparseEncoder(EncoderBase):
         with_head = None if config.mlm_head is None else config.mlm_head == "model"
         config.backbone = config.backbone or name_or_path
         return cls(load_backbone(name_or_path, config.arch, with_head), config)
-
-
-def _load_extra(encoder: EncoderBase, directory: Path) -> None:
-    from safetensors.torch import load_file
-
-    path = directory / HEADS
-    if not path.exists():
-        return
-    tensors = load_file(str(path))
-    lrn = {k.removeprefix("lrn."): v for k, v in tensors.items() if k.startswith("lrn.")}
-    if lrn:
-        encoder.lrn.load_state_dict(lrn)
-    if "head_bias" in tensors:
-        encoder.head_bias.data.copy_(tensors["head_bias"])
-
-
-def load_encoder(name_or_path: str | os.PathLike[str], config: str | dict[str, Any] | None = None,
-                 **overrides: Any) -> EncoderBase:
-    """A trained checkpoint (directory with ``prosper.json``) or a zero-shot encoder on a plain backbone.
-
-    For a plain backbone, ``config`` is a preset name/path or a dict of model keys; by default the
-    ``sp-llm`` preset for causal LMs and ``splade`` for MLMs (no LRN: an untrained LRN layer would only
-    add random weights). ``overrides`` are model keys (``lrn_q=False``, ``k_q=64`` …).
-    """
-    from .dense import DenseConfig, DenseEncoder
-
-    path = Path(name_or_path)
-    manifest_path = path / MANIFEST
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        values = {**manifest["config"], **overrides}
-        if manifest["kind"] == "dense":
-            encoder: EncoderBase = DenseEncoder.from_backbone(str(path), DenseConfig.from_dict(values))
-        else:
-            encoder = SparseEncoder.from_backbone(str(path), SparseConfig.from_dict(values))
-            # keep the original backbone name for provenance, not the checkpoint directory
-            encoder.config.backbone = manifest["config"].get("backbone") or str(path)
-        _load_extra(encoder, path)
-        return encoder.to(default_device()).eval()
-    model_section = _model_section(config, str(name_or_path))
-    model_section.update(overrides)
-    model_section["backbone"] = str(name_or_path)
-    if model_section.get("kind", "sparse") == "dense":
-        encoder = DenseEncoder.from_backbone(str(name_or_path), DenseConfig.from_dict(model_section))
-    else:
-        encoder = SparseEncoder.from_backbone(str(name_or_path), SparseConfig.from_dict(model_section))
-    return encoder.to(default_device()).eval()
-
-
-def default_device() -> torch.device:
-    """Where loaded encoders run: ``PROSPER_DEVICE`` if set, else the GPU when there is one."""
-    return torch.device(os.environ.get("PROSPER_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
-def _model_section(config: str | dict[str, Any] | None, name_or_path: str) -> dict[str, Any]:
-    from prosper_pyserini.train.config import load_config
-
-    if isinstance(config, dict):
-        return dict(config.get("model", config))
-    if config is None:
-        from transformers import AutoConfig
-
-        from .backbone import detect_arch, resolve
-
-        location, gguf_file, hint = resolve(name_or_path)
-        hf = AutoConfig.from_pretrained(location, **({"gguf_file": gguf_file} if gguf_file else {}))
-        config = "sp-llm" if detect_arch(hf, gguf_file, hint)[0] == "causal" else "splade"
-    return dict(load_config(config)["model"])

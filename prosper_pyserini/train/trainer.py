@@ -24,8 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from prosper_pyserini.data.formats import Qrels, atomic_write
-from prosper_pyserini.model.dense import DenseConfig, DenseEncoder
-from prosper_pyserini.model.encoder import EncoderBase, SparseConfig, SparseEncoder, load_encoder
+from prosper_pyserini.model import DenseConfig, DenseEncoder, EncoderBase, SparseConfig, SparseEncoder, load_encoder
 from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, gather_with_grad, info_nce, ramp
 
