@@ -75,6 +75,15 @@ class _Policy:
 
 # --------------------------------------------------------------------------------------------- files
 
+BOM = "\ufeff"
+
+
+def id_problem(value: str, what: str = "id") -> str | None:
+    """Why ``value`` cannot be an id, or None: whitespace inside an id splits a TREC run line in two."""
+    if any(ch.isspace() for ch in value):
+        return f"{what} {value!r} contains whitespace (a TREC run line would split there)"
+    return None
+
 
 def open_text(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open a plain or gzipped file for binary reading (decoding is per line, to locate bad bytes)."""
@@ -93,6 +102,8 @@ def _lines(path: str | os.PathLike[str], policy: _Policy) -> Iterator[tuple[int,
             except UnicodeDecodeError as exc:
                 policy.fail(number, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
                 continue
+            if number == 1:
+                line = line.removeprefix(BOM)  # a BOM is not part of the first id
             line = line.rstrip("\r\n")
             if line.strip():
                 yield number, line
@@ -171,6 +182,9 @@ def read_corpus(
         if not doc_id:
             policy.fail(number, f"missing id field {id_field!r}")
             continue
+        if problem := id_problem(doc_id):
+            policy.fail(number, problem)
+            continue
         if doc_id in seen:
             policy.fail(number, f"duplicate id {doc_id!r}")
             continue
@@ -218,6 +232,8 @@ def read_queries(
         qid = qid.strip()
         if not qid:
             policy.fail(number, "missing query id")
+        elif problem := id_problem(qid, "query id"):
+            policy.fail(number, problem)
         elif qid in queries:
             policy.fail(number, f"duplicate query id {qid!r}")
         elif not text.strip():

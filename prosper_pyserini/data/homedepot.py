@@ -26,7 +26,7 @@ from typing import IO, Iterator
 
 from tqdm import tqdm
 
-from prosper_pyserini.data.formats import Doc, InputError, OnError, SkipReport, _Policy, read_corpus
+from prosper_pyserini.data.formats import BOM, Doc, InputError, OnError, SkipReport, _Policy, id_problem, read_corpus
 from prosper_pyserini.data.prepared import (
     DEFAULT_DEV_FRACTION,
     DEFAULT_SEED,
@@ -36,6 +36,7 @@ from prosper_pyserini.data.prepared import (
 )
 
 COLUMNS = ("id", "product_uid", "product_title", "search_term", "relevance")
+LATIN1_BOM = BOM.encode("utf-8").decode("latin-1")  # how a UTF-8 BOM reads in this Latin-1 file
 GRADE2_MIN, GRADE1_MIN = 2.67, 2.0
 SAMPLE_DIR = Path(__file__).with_name("sample")
 
@@ -93,6 +94,8 @@ def read_train_csv(
             raise InputError(path, 1, "empty file") from None
         except csv.Error as exc:
             raise InputError(path, 1, f"malformed CSV header ({exc})") from None
+        if header:
+            header[0] = header[0].removeprefix(LATIN1_BOM)
         if tuple(h.strip() for h in header) != COLUMNS:
             raise InputError(path, 1, f"expected header {','.join(COLUMNS)}, found {','.join(header)}")
         start = reader.line_num + 1
@@ -122,6 +125,8 @@ def read_train_csv(
                 policy.fail(line, f"relevance {rel!r} is outside 1..3")
             elif not uid.strip():
                 policy.fail(line, "empty product_uid")
+            elif problem := id_problem(uid.strip(), "product_uid"):
+                policy.fail(line, problem)
             elif not query.strip():
                 policy.fail(line, "empty search_term")
             else:
