@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from prosper_pyserini.cli_errors import Group
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("prosper", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """PROSPER tools. The pipeline commands are prosper-data, -weights, -train, -encode, -index, -search,
     -eval and -repro."""
@@ -41,3 +42,7 @@ def explain(model: str, side: str, top: int, texts: tuple[str, ...]) -> None:
             table.add_row(lit[0], "" if lit[1] is None else f"{lit[1]:.3f}",
                           exp[0], "" if exp[1] is None else f"{exp[1]:.3f}")
         console.print(table)
+
+
+if __name__ == "__main__":
+    main()
