@@ -6,17 +6,14 @@ import copy
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
-from prosper_pyserini.config import apply_overrides
+from prosper_pyserini.config import apply_overrides, read_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULTS = "prosper"
 
 
 def _read(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}:1: a config must be a YAML mapping")
     return data
