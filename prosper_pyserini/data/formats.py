@@ -85,6 +85,16 @@ def id_problem(value: str, what: str = "id") -> str | None:
     return None
 
 
+def text_problem(value: str, what: str = "text") -> str | None:
+    """Why ``value`` cannot be written as UTF-8, or None: a lone surrogate (JSON ``"\\ud800"``) decodes but
+    fails every later write, after the work it took to get there."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{what} holds a lone surrogate {value[exc.start]!r}, which is not valid Unicode"
+    return None
+
+
 def open_text(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open a plain or gzipped file for binary reading (decoding is per line, to locate bad bytes)."""
     path = Path(path)
@@ -191,6 +201,9 @@ def read_corpus(
         if not text.strip():
             policy.fail(number, f"empty text for id {doc_id!r}")
             continue
+        if problem := text_problem(doc_id, "id") or text_problem(text, f"text for id {doc_id!r}"):
+            policy.fail(number, problem)
+            continue
         seen.add(doc_id)
         yield Doc(doc_id, text.strip())
     policy.close()
@@ -238,6 +251,8 @@ def read_queries(
             policy.fail(number, f"duplicate query id {qid!r}")
         elif not text.strip():
             policy.fail(number, f"empty text for query {qid!r}")
+        elif problem := text_problem(qid, "query id") or text_problem(text, f"text for query {qid!r}"):
+            policy.fail(number, problem)
         else:
             queries[qid] = text
     policy.close()

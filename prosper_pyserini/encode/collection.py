@@ -136,7 +136,8 @@ def _check_settings(folder: Path, settings: EncodeSettings) -> None:
     wanted = asdict(settings)
     with _locked(folder):
         found = _read_settings(folder)
-        if found is not None:
+        at_stake = found is not None and (found.get("parts") or any(folder.glob("part-*.jsonl")))
+        if at_stake:  # a failed first run leaves settings but no part: its retry may change them
             diff = sorted(k for k in wanted if k not in _INFORMATIVE and found.get(k) != wanted[k])
             if diff:
                 raise InputError(path, None, f"existing parts were made with other settings ({', '.join(diff)}); "

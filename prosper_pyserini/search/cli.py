@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.search.bm25 import DEFAULT_B, DEFAULT_K1, bm25_search
@@ -25,7 +27,7 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 """
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+@click.command("prosper-search", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Lucene index (bm25, impact), FAISS folder (dense) or JsonVectorCollection folder (exact).")
 @click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="Queries TSV: qid<TAB>text.")
@@ -36,19 +38,25 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 @click.option("--model", help="Sparse (impact, exact) or dense (dense) model: checkpoint, GGUF or offline name.")
 @click.option("--encoded-queries", type=click.Path(exists=True, dir_okay=False),
               help="Pre-encoded query vectors (.jsonl from prosper-encode --queries) instead of --model.")
-@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, help="Query terms kept (0 = all).")
-@click.option("--scale", default=DEFAULT_SCALE, show_default=True, help="Query quantization scale (as prosper-encode).")
-@click.option("--k", "k", default=1000, show_default=True, help="Results per query.")
-@click.option("--k1", default=DEFAULT_K1, show_default=True, help="BM25 k1.")
-@click.option("--b", default=DEFAULT_B, show_default=True, help="BM25 b.")
-@click.option("--threads", default=1, show_default=True, help="Search threads.")
-@click.option("--batch-size", default=256, show_default=True, help="Queries per batch search call.")
+@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
+              help="Query terms kept (0 = all).")
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Query quantization scale (as prosper-encode).")
+@click.option("--k", "k", default=1000, show_default=True, type=click.IntRange(min=1), help="Results per query.")
+@click.option("--k1", default=DEFAULT_K1, show_default=True, type=click.FloatRange(min=0), help="BM25 k1.")
+@click.option("--b", default=DEFAULT_B, show_default=True, type=click.FloatRange(0, 1), help="BM25 b.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Search threads.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Queries per batch search call.")
 def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, model: str | None,
          encoded_queries: str | None, query_top_k: int, scale: float, k: int, k1: float, b: float, threads: int,
          batch_size: int) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
     name = name or Path(index_dir).name
     output = output or f"runs/{name}.trec"
+    if not name or any(ch.isspace() for ch in name):
+        raise click.BadParameter(f"the run tag must be one word, not {name!r}", param_hint="'--name'")
+    check_index(index_dir, system)
     try:
         topics = read_queries(queries)
         if system == "bm25":
@@ -70,6 +78,28 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
         raise click.ClickException(str(exc)) from exc
     write_run(run, output, tag=name)
     click.echo(f"wrote {output}: {sum(len(r) for r in run.values())} rows for {len(run)} queries")
+
+
+INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl"}
+
+
+def check_index(index_dir: str, system: str) -> None:
+    """Refuse a folder that is not this system's index before any model or JVM is loaded.
+
+    An index built by prosper-index records its flags: a BM25 index searched as impact (or the reverse)
+    runs, and scores a fraction of what it should.
+    """
+    folder = Path(index_dir)
+    if not any(folder.glob(INDEX_FILES[system])):
+        raise click.BadParameter(f"{index_dir} holds no {INDEX_FILES[system]}: not a {system} index",
+                                 param_hint="'--index'")
+    record = folder / "prosper-index.json"
+    if system in ("bm25", "impact") and record.is_file():
+        argv = json.loads(record.read_text(encoding="utf-8")).get("argv", [])
+        kind = "impact" if any(a.lstrip("-") == "impact" for a in argv) else "bm25"
+        if kind != system:
+            raise click.BadParameter(f"{index_dir} is a {kind} index (see its prosper-index.json); "
+                                     f"search it with --system {kind}", param_hint="'--index'")
 
 
 def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: str | None,
@@ -104,3 +134,7 @@ def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: s
     else:
         query_encoder = ProsperQueryEncoder(encoder, top_k=top_k or None, scale=scale)
     return impact_search(index_dir, topics, query_encoder, k=k, threads=threads, batch_size=batch_size)
+
+
+if __name__ == "__main__":
+    main()
