@@ -23,10 +23,17 @@ def explain(model: str, side: str, top: int, texts: tuple[str, ...]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if not all(text.strip() for text in texts):
+        raise click.BadParameter("an empty text has no terms to explain", param_hint="TEXTS")
     from prosper_pyserini.explain import explain_texts
     from prosper_pyserini.model import load_encoder
 
-    encoder = load_encoder(model)
+    from prosper_pyserini.weights import UnknownModelError
+
+    try:
+        encoder = load_encoder(model)
+    except UnknownModelError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--model'") from None
     if not hasattr(encoder, "vocab_terms"):
         raise click.UsageError(f"{model} is a dense model: it has no terms to explain")
     console = Console()

@@ -285,6 +285,9 @@ def read_qrels(path: str | os.PathLike[str], on_error: OnError = "raise", report
         except ValueError:
             policy.fail(number, f"grade {grade!r} is not an integer")
             continue
+        if value < 0:
+            policy.fail(number, f"grade {value} is negative (grades are 0 = not relevant and up)")
+            continue
         judged = qrels.setdefault(qid, {})
         if docid in judged:
             policy.fail(number, f"duplicate judgment ({qid}, {docid})")
@@ -321,6 +324,9 @@ def read_run(path: str | os.PathLike[str], on_error: OnError = "raise", report: 
             continue
         if value != value:  # NaN
             policy.fail(number, "score is NaN")
+            continue
+        if value in (float("inf"), float("-inf")):  # would sort first (or last) whatever the ranking
+            policy.fail(number, f"score {score!r} is infinite")
             continue
         ranked = run.setdefault(qid, {})
         if docid in ranked:

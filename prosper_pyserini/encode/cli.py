@@ -36,7 +36,12 @@ def load_model(name_or_path: str) -> Any:
         from prosper_pyserini.model import load_encoder
     except ImportError as exc:
         raise click.ClickException(f"cannot load models: prosper_pyserini.model is unavailable ({exc})") from exc
-    return load_encoder(name_or_path)
+    from prosper_pyserini.weights import UnknownModelError
+
+    try:
+        return load_encoder(name_or_path)
+    except UnknownModelError as exc:  # a typo in --model is a usage error, not a fault
+        raise click.BadParameter(str(exc), param_hint="'--model'") from None
 
 
 def is_sparse(encoder: Any) -> bool:

@@ -65,8 +65,13 @@ def load_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | 
                 config[section][key] = float(value)
             except ValueError:
                 raise ValueError(f"{section}.{key}={value!r} is not a number") from None
+    for section, key in _POSITIVE:  # a zero batch fails deep inside torch, after the model has loaded
+        value = config[section][key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{section}.{key}={value!r} must be a positive integer")
     return config
 
 
+_POSITIVE = [("train", "batch_size"), ("val", "batch_size")]
 _NUMERIC = [("loss", "temperature"), ("loss", "lambda_q"), ("loss", "lambda_d"), ("train", "lr"),
             ("train", "weight_decay"), ("train", "warmup_epochs")]
