@@ -22,7 +22,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -79,6 +79,12 @@ def _open_csv(path: Path) -> Iterator[IO[str]]:
             yield handle
 
 
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """The lines, less a UTF-8 BOM before the first (it would make the quoted header unquoted)."""
+    for number, line in enumerate(lines):
+        yield line.removeprefix(LATIN1_BOM) if number == 0 else line
+
+
 def read_train_csv(
     path: str | os.PathLike[str], on_error: OnError = "raise", report: SkipReport | None = None
 ) -> Iterator[Row]:
@@ -86,7 +92,7 @@ def read_train_csv(
     path = Path(path)
     policy = _Policy(path, on_error, report)
     with _open_csv(path) as handle:
-        reader = csv.reader(handle, strict=True)
+        reader = csv.reader(_without_bom(handle), strict=True)
         start = 1
         try:
             header = next(reader)
@@ -94,8 +100,6 @@ def read_train_csv(
             raise InputError(path, 1, "empty file") from None
         except csv.Error as exc:
             raise InputError(path, 1, f"malformed CSV header ({exc})") from None
-        if header:
-            header[0] = header[0].removeprefix(LATIN1_BOM)
         if tuple(h.strip() for h in header) != COLUMNS:
             raise InputError(path, 1, f"expected header {','.join(COLUMNS)}, found {','.join(header)}")
         start = reader.line_num + 1
