@@ -324,6 +324,7 @@ SYSTEM_KEYS: dict[str, set[str]] = {
     "fusion": {"runs", "method", "metric"},
     "run": {"path", "stats", "made_by"},
 }
+DATA_SOURCES = ("sample", "homedepot", "prepared")
 NESTED_KEYS: dict[str, set[str]] = {
     "train": {"config", "overrides", "hard_negatives"},
     "encode": {"scale", "batch_size", "query_top_k"},
@@ -345,6 +346,9 @@ def check_keys(config: dict[str, Any]) -> list[str]:
     for section, known in CONFIG_KEYS.items():
         if known is not None and config.get(section) is not None:
             problems += _unknown(section, config[section], known)
+    source = (config.get("data") or {}).get("source", "sample") if isinstance(config.get("data"), dict) else None
+    if source not in (None, *DATA_SOURCES):
+        problems.append(f"data.source must be {', '.join(DATA_SOURCES)}, not {source!r}")
     search = config.get("search") or {}
     for key in ("k", "threads"):
         value = search.get(key) if isinstance(search, dict) else None
