@@ -128,6 +128,17 @@ def repro(w: World, t: Path, *overrides: str, edit: Callable[[dict], object] | N
     return ["--config", repro_config(w, t, edit), *overrides]
 
 
+def impact_index(t: Path, model_checksum: str = "0" * 64) -> str:
+    """A small impact index over a collection whose summary names another model than SPLADE-tiny."""
+    from prosper_pyserini.index.lucene import run_indexer
+
+    put(t, "vectors/part-00000.jsonl", jsonl({"id": "1", "contents": "drill", "vector": {"drill": 100}}))
+    put(t, "vectors.summary.json", json.dumps({"model_checksum": model_checksum}))
+    run_indexer(["-collection", "JsonVectorCollection", "-input", str(t / "vectors"), "-index", str(t / "impact"),
+                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", "1", "-impact", "-pretokenized"])
+    return str(t / "impact")
+
+
 def run_file(t: Path, rows: str, name: str = "sys.trec") -> str:
     return put(t, name, rows)
 
@@ -253,7 +264,12 @@ CASES = [
          "unknown config key 'systems[1].train.confg'", "work"),
     case("search-impact-on-bm25-index", "prosper-search", lambda w, t: search_args(
         w, t, "--system", "impact", "--encoded-queries", put(t, "q.jsonl", jsonl({"id": "q1", "vector": {"a": 1}}))),
-         2, "is a bm25 index", "run.trec"),
+         2, "was built for --system bm25", "run.trec"),
+    case("search-bm25-on-impact-index", "prosper-search", lambda w, t: ["--index", impact_index(t), "--queries",
+         str(w.queries), "--output", str(t / "run.trec")], 2, "was built for --system impact", "run.trec"),
+    case("search-impact-with-another-model", "prosper-search", lambda w, t: ["--index", impact_index(t), "--queries",
+         str(w.queries), "--system", "impact", "--model", splade_tiny_path(), "--output", str(t / "run.trec")], 2,
+         "was encoded by another model", "run.trec"),
     case("eval-inf-score", "prosper-eval", lambda w, t: evaluate(t, RUN + "q2 Q0 d9 2 inf s\n"), 0,
          "skipped 1 infinite scores"),
     case("eval-nan-score", "prosper-eval", lambda w, t: evaluate(t, RUN + "q2 Q0 d9 2 nan s\n"), 0,

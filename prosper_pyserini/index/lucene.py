@@ -121,12 +121,26 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
     os.chmod(building, 0o777 & ~umask)  # mkdtemp's 0700 would make the index private to its builder
     try:
         counters = _index_into(with_flag(args_list, "index", str(building)), expected)
-        (building / "prosper-index.json").write_text(json.dumps({"argv": list(argv), **asdict(counters)}, indent=2))
+        record = {"argv": list(argv), **asdict(counters), **encoded_by(input_dir)}
+        (building / "prosper-index.json").write_text(json.dumps(record, indent=2))
         check_counters(counters, input_dir)
         _replace_dir(building, index_dir)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return counters
+
+
+def encoded_by(input_dir: str) -> dict[str, str]:
+    """The model checksum of a prosper-encode collection (from ``NAME.summary.json`` beside it), if it is one.
+
+    Recorded in the index so that prosper-search can refuse to query it with another model's vectors.
+    """
+    folder = Path(input_dir)
+    summary = folder.parent / f"{folder.name}.summary.json"
+    if not summary.is_file():
+        return {}
+    checksum = json.loads(summary.read_text(encoding="utf-8")).get("model_checksum")
+    return {"model_checksum": str(checksum)} if checksum else {}
 
 
 def check_counters(counters: IndexCounters, input_dir: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -56,7 +57,7 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
     output = output or f"runs/{name}.trec"
     if not name or any(ch.isspace() for ch in name):
         raise click.BadParameter(f"the run tag must be one word, not {name!r}", param_hint="'--name'")
-    check_index(index_dir, system)
+    record = check_index(index_dir, system)
     try:
         topics = read_queries(queries)
         if system == "bm25":
@@ -73,7 +74,7 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
             run = dense_search(index_dir, topics, encoder, k=k)
         else:
             run = _sparse_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
-                                 threads, batch_size)
+                                 threads, batch_size, record.get("model_checksum"))
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     write_run(run, output, tag=name)
@@ -83,27 +84,30 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
 INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl"}
 
 
-def check_index(index_dir: str, system: str) -> None:
+def check_index(index_dir: str, system: str) -> dict[str, Any]:
     """Refuse a folder that is not this system's index before any model or JVM is loaded.
 
     An index built by prosper-index records its flags: a BM25 index searched as impact (or the reverse)
-    runs, and scores a fraction of what it should.
+    runs, and scores a fraction of what it should. Returns that record (empty for other indexes).
     """
     folder = Path(index_dir)
     if not any(folder.glob(INDEX_FILES[system])):
         raise click.BadParameter(f"{index_dir} holds no {INDEX_FILES[system]}: not a {system} index",
                                  param_hint="'--index'")
-    record = folder / "prosper-index.json"
-    if system in ("bm25", "impact") and record.is_file():
-        argv = json.loads(record.read_text(encoding="utf-8")).get("argv", [])
-        kind = "impact" if any(a.lstrip("-") == "impact" for a in argv) else "bm25"
-        if kind != system:
-            raise click.BadParameter(f"{index_dir} is a {kind} index (see its prosper-index.json); "
-                                     f"search it with --system {kind}", param_hint="'--index'")
+    path = folder / "prosper-index.json"
+    if system not in ("bm25", "impact") or not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    kind = "impact" if any(a.lstrip("-") == "impact" for a in record.get("argv", [])) else "bm25"
+    if kind != system:
+        raise click.BadParameter(f"{index_dir} was built for --system {kind} (see its prosper-index.json); "
+                                 f"search it with --system {kind}", param_hint="'--index'")
+    return record
 
 
 def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: str | None,
-                   encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int):
+                   encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int,
+                   index_checksum: str | None = None):
     from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
 
     if (model is None) == (encoded_queries is None):
@@ -115,6 +119,10 @@ def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: s
         encoder = load_model(model)
         if not is_sparse(encoder):
             raise click.UsageError(f"{model} is a dense model; use --system dense")
+        if index_checksum and str(encoder.checksum()) != index_checksum:
+            raise click.BadParameter(f"{index_dir} was encoded by another model (checksum {index_checksum[:12]}…, "
+                                     f"{model} is {str(encoder.checksum())[:12]}…); search it with that model",
+                                     param_hint="'--model'")
     if system == "exact":
         from prosper_pyserini.search.exact import exact_search
 
