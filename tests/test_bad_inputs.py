@@ -270,6 +270,8 @@ CASES = [
     case("search-impact-with-another-model", "prosper-search", lambda w, t: ["--index", impact_index(t), "--queries",
          str(w.queries), "--system", "impact", "--model", splade_tiny_path(), "--output", str(t / "run.trec")], 2,
          "was encoded by another model", "run.trec"),
+    case("search-stopwords-only", "prosper-search", lambda w, t: search_args(
+        w, t, queries=put(t, "q.tsv", "q1\tcordless drill\nq2\tthe of and\n")), 0, "1 of 2 queries have no results"),
     case("eval-inf-score", "prosper-eval", lambda w, t: evaluate(t, RUN + "q2 Q0 d9 2 inf s\n"), 0,
          "skipped 1 infinite scores"),
     case("eval-nan-score", "prosper-eval", lambda w, t: evaluate(t, RUN + "q2 Q0 d9 2 nan s\n"), 0,
@@ -385,6 +387,8 @@ CASES = [
          "train.lr"], 2, "is not key=value", "ck"),
     case("train-tab-indented-config", "prosper-train", lambda w, t: ["--config", put(t, "c.yaml", "train:\n\tlr: 1\n"),
          "--data", str(w.data), "--output", str(t / "ck")], 2, "c.yaml:2: invalid YAML", "ck"),
+    case("train-unknown-backbone", "prosper-train", lambda w, t: ["--data", str(w.data), "--output", str(t / "ck"),
+         "model.backbone=nosuch-model"], 2, "model.backbone: unknown model 'nosuch-model'", "ck"),
     case("train-unknown-preset", "prosper-train", lambda w, t: ["--config", "nosuch", "--data", str(w.data),
          "--output", str(t / "ck")], 2, "no such config file or preset", "ck"),
     case("eval-no-common-query", "prosper-eval", lambda w, t: evaluate(t, "x1 Q0 d1 1 1.0 s\n"), 1,

@@ -79,6 +79,10 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
         raise click.ClickException(str(exc)) from exc
     write_run(run, output, tag=name)
     click.echo(f"wrote {output}: {sum(len(r) for r in run.values())} rows for {len(run)} queries")
+    empty = [qid for qid, ranked in run.items() if not ranked]
+    if empty:  # they score 0 in every metric: a user should know why before reading the table
+        click.echo(f"warning: {len(empty)} of {len(run)} queries have no results (e.g. {empty[0]!r}: "
+                   "stopwords only, or no term in the index)", err=True)
 
 
 INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl"}

@@ -45,6 +45,8 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
     if print_config:
         click.echo(yaml.safe_dump(config, sort_keys=False))
         return
+    from prosper_pyserini.weights import UnknownModelError
+
     from .trainer import NonFiniteError, Trainer, train
 
     try:
@@ -54,6 +56,8 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
         summary = train(config, data_dir, output_dir)
     except (InputError, NonFiniteError) as exc:
         raise click.ClickException(str(exc)) from None
+    except UnknownModelError as exc:  # a typo in model.backbone is a usage error, not a fault
+        raise click.UsageError(f"model.backbone: {exc}") from None
     click.echo(f"done: {summary['steps']} steps in {summary['seconds']} s; "
                f"best dev MRR@10 = {summary['best_dev_mrr10']}; checkpoints in {output_dir}/best and {output_dir}/last")
 
