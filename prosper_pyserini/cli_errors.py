@@ -36,26 +36,35 @@ class OneLineErrors:
     """Mixin for a click command or group: runs it non-standalone and reports any failure as one line."""
 
     name: str | None
+    params: list[click.Parameter]
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)  # type: ignore[misc]
         argv = list(sys.argv[1:] if args is None else args)
+        debug = debugging(argv)
+        if not self._has_verbose():  # -v means "show the traceback" on every command
+            argv = [a for a in argv if a not in ("-v", "--verbose")]
         try:
             code = super().main(argv, prog_name, complete_var, False, **extra)  # type: ignore[misc]
         except click.UsageError as exc:
-            self._fail(argv, exc, 2)
+            self._fail(debug, exc, 2)
         except click.Abort as exc:
-            self._fail(argv, click.ClickException("aborted"), 1, exc)
+            self._fail(debug, click.ClickException("aborted"), 1, exc)
         except click.ClickException as exc:
-            self._fail(argv, exc, exc.exit_code)
+            self._fail(debug, exc, exc.exit_code)
         except Exception as exc:  # noqa: BLE001  (every fault gets one line; PROSPER_DEBUG=1 shows where)
-            self._fail(argv, exc, 1)
+            self._fail(debug, exc, 1)
         sys.exit(code if isinstance(code, int) else 0)
 
-    def _fail(self, argv: Sequence[str], exc: BaseException, code: int, cause: BaseException | None = None) -> None:
-        if debugging(argv) and not isinstance(exc, click.UsageError):
+    def _has_verbose(self) -> bool:
+        """Whether the command (or, for a group, any subcommand) takes -v itself."""
+        commands = [self, *getattr(self, "commands", {}).values()]
+        return any(opt in ("-v", "--verbose") for cmd in commands for p in cmd.params for opt in p.opts)
+
+    def _fail(self, debug: bool, exc: BaseException, code: int, cause: BaseException | None = None) -> None:
+        if debug and not isinstance(exc, click.UsageError):
             traceback.print_exception(cause or exc, file=sys.stderr)
         click.echo(f"{self.name}: error: {one_line(exc)}", err=True)
         sys.exit(code)

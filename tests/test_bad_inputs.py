@@ -487,6 +487,7 @@ def test_debug_shows_the_traceback(world: World, tmp_path: Path) -> None:
     args = repro(world, tmp_path, "data.source=prepared", f"data.prepared={tmp_path / 'nowhere'}")
     quiet = CliRunner().invoke(main, args, env={"PROSPER_DEBUG": ""})
     loud = CliRunner().invoke(main, args, env={"PROSPER_DEBUG": "1"})
-    assert quiet.exit_code == loud.exit_code == 1
-    assert "Traceback" not in quiet.output and "Traceback" in loud.output
+    verbose = CliRunner().invoke(main, ["-v", *args], env={"PROSPER_DEBUG": ""})
+    assert quiet.exit_code == loud.exit_code == verbose.exit_code == 1
+    assert "Traceback" not in quiet.output and "Traceback" in loud.output and "Traceback" in verbose.output
     assert "prosper-repro: error: " in loud.output.splitlines()[-1]
