@@ -162,11 +162,11 @@ class Case:
     code: int
     fragment: str
     absent: tuple[str, ...] = ()  # paths in the row's folder that must not exist afterwards
-    then: Callable[[Path], bool] | None = None  # what a successful row must have written
+    then: Callable[[World, Path], bool] | None = None  # what the row must have left behind
 
 
 def case(id: str, command: str, args: Callable[[World, Path], list[str]], code: int, fragment: str,
-         *absent: str, then: Callable[[Path], bool] | None = None) -> Case:
+         *absent: str, then: Callable[[World, Path], bool] | None = None) -> Case:
     return Case(id, command, args, code, fragment, absent, then)
 
 
@@ -242,12 +242,12 @@ CASES = [
     # ---- data loss: a BOM is not part of the first id (item 5)
     case("search-queries-bom", "prosper-search", lambda w, t: search_args(
         w, t, "--k", "5", queries=put(t, "q.tsv", BOM + "q1\tcordless drill\nq2\twhite paint\n")), 0, "for 2 queries",
-        then=lambda t: ids_in(t / "run.trec") == ["q1", "q2"]),
+        then=lambda w, t: ids_in(t / "run.trec") == ["q1", "q2"]),
     case("encode-corpus-bom", "prosper-encode", lambda w, t: encode_args(t, *corpus(t, BOM + docs("1", "2", "3"))),
-         0, "complete: 3 products", then=lambda t: ids_in(t / "coll" / "part-00000.jsonl") == ["1", "2", "3"]),
+         0, "complete: 3 products", then=lambda w, t: ids_in(t / "coll" / "part-00000.jsonl") == ["1", "2", "3"]),
     case("encode-queries-bom", "prosper-encode", lambda w, t: ["--model", splade_tiny_path(), "--queries", put(
         t, "q.tsv", BOM + "q1\tcordless drill\nq2\tpaint\n"), "--output", str(t / "q.jsonl")], 0, "2 queries",
-         then=lambda t: ids_in(t / "q.jsonl") == ["q1", "q2"]),
+         then=lambda w, t: ids_in(t / "q.jsonl") == ["q1", "q2"]),
     case("data-homedepot-bom", "prosper-data", lambda w, t: ["homedepot", "--raw", put(
         t, "train.csv", BOM.encode("utf-8") + (SAMPLE / "train.csv").read_bytes()), "--products",
         str(SAMPLE / "products.jsonl"), "--out", str(t / "out")], 0, "wrote"),
@@ -372,6 +372,9 @@ CASES = [
          str(t / "out")], 1, "none.csv: no such file", "out"),
     case("data-wrong-header", "prosper-data", lambda w, t: ["homedepot", "--raw", put(t, "train.csv", "a,b\n1,2\n"),
          "--out", str(t / "out")], 1, "train.csv:1: expected header", "out"),
+    case("data-failure-after-the-corpus", "prosper-data", lambda w, t: ["multicpr", "--raw", str(multicpr(
+        t, judge_missing=True)), "--out", str(shutil.copytree(w.data, t / "out"))], 1,
+         "1 judged product id(s) are not in the corpus", then=lambda w, t: sha256_tree(t / "out") == sha256_tree(w.data)),
     case("data-bad-relevance", "prosper-data", lambda w, t: ["homedepot", "--raw", put(t, "train.csv", hd(
         '1,300001,"Drill","drill",high\n')), "--out", str(t / "out")], 1, "train.csv:2: relevance 'high' is not a number", "out"),
     case("data-dev-fraction", "prosper-data", lambda w, t: ["sample", "--out", str(t / "out"), "--dev-fraction", "1.5"],
@@ -414,10 +417,15 @@ def wands(t: Path, good: str, bad: str) -> Path:
     return folder
 
 
-def multicpr(t: Path) -> Path:
-    """The Multi-CPR fixture with a space in the first passage id."""
+def multicpr(t: Path, judge_missing: bool = False) -> Path:
+    """The Multi-CPR fixture with a space in the first passage id, or a judgment of a passage it lacks."""
     folder = t / "multicpr"
     shutil.copytree(FIXTURES / "multicpr", folder)
+    if judge_missing:
+        qrels = folder / "qrels.dev.tsv"
+        qid = qrels.read_text(encoding="utf-8").split("\t", 1)[0]
+        qrels.write_text(qrels.read_text(encoding="utf-8") + f"{qid}\t0\t999999\t1\n", encoding="utf-8")
+        return folder
     corpus_tsv = (folder / "corpus.tsv").read_text(encoding="utf-8")
     (folder / "corpus.tsv").write_text("1 " + corpus_tsv, encoding="utf-8")
     return folder
@@ -459,7 +467,7 @@ def test_bad_input(row: Case, world: World, tmp_path: Path, _models: None) -> No
     assert not list(world.index.parent.glob(".index.*")), "a temporary index folder was left behind"
     for name in row.absent:
         assert not (tmp_path / name).exists(), f"{name} was written"
-    assert row.then is None or row.then(tmp_path)
+    assert row.then is None or row.then(world, tmp_path)
 
 
 def test_a_failed_build_leaves_the_old_index_and_a_good_one_replaces_it(world: World, tmp_path: Path) -> None:
