@@ -171,7 +171,7 @@ def _index_into(args_list: list[str], expected: int | None) -> IndexCounters:
         tokens.add(token)
     try:
         Parser(java_args).parseArgument(tokens)
-    except Exception as exc:  # args4j's CmdLineException, raised through jnius
+    except Exception as exc:  # noqa: BLE001  (args4j's CmdLineException, raised through jnius)
         raise ValueError(f"Anserini does not accept these flags: {getattr(exc, 'innermessage', None) or exc}") from None
     indexer = IndexCollection(java_args)
     indexer.run()
