@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from prosper_pyserini.cli_errors import Group
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("prosper", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """PROSPER tools. The pipeline commands are prosper-data, -weights, -train, -encode, -index, -search,
     -eval and -repro."""
@@ -22,10 +23,17 @@ def explain(model: str, side: str, top: int, texts: tuple[str, ...]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if not all(text.strip() for text in texts):
+        raise click.BadParameter("an empty text has no terms to explain", param_hint="TEXTS")
     from prosper_pyserini.explain import explain_texts
     from prosper_pyserini.model import load_encoder
 
-    encoder = load_encoder(model)
+    from prosper_pyserini.weights import UnknownModelError
+
+    try:
+        encoder = load_encoder(model)
+    except UnknownModelError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--model'") from None
     if not hasattr(encoder, "vocab_terms"):
         raise click.UsageError(f"{model} is a dense model: it has no terms to explain")
     console = Console()
@@ -41,3 +49,7 @@ def explain(model: str, side: str, top: int, texts: tuple[str, ...]) -> None:
             table.add_row(lit[0], "" if lit[1] is None else f"{lit[1]:.3f}",
                           exp[0], "" if exp[1] is None else f"{exp[1]:.3f}")
         console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,12 +8,28 @@ from typing import Any, Iterable
 
 import yaml
 
+from prosper_pyserini.data.formats import InputError
+
 
 def parse_override(item: str) -> tuple[list[str], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"override {item!r} is not key=value")
-    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+    try:
+        return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"override {item!r}: the value is not YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file; bad YAML (a tab in the indentation, say) is an :class:`InputError` at FILE:LINE."""
+    with open(path, encoding="utf-8-sig") as handle:
+        try:
+            return yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise InputError(path, mark.line + 1 if mark else None, f"invalid YAML ({problem})") from None
 
 
 def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -38,8 +54,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, An
 
     So a sweep beside a matrix restates only what differs, not the data and evaluation settings.
     """
-    with open(path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle) or {}
+    config = read_yaml(path) or {}
     if not isinstance(config, dict):
         raise ValueError(f"{path}: a config must be a YAML mapping")
     base = config.pop("extends", None)

@@ -37,6 +37,7 @@ import click
 import yaml
 from tqdm.auto import tqdm
 from prosper_pyserini.checksums import sha256_file
+from prosper_pyserini.cli_errors import Group
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +375,7 @@ def _packages_label(packages: tuple[str, ...]) -> str:
     return packages[0] if len(packages) == 1 else f"{packages[0]} (+{len(packages) - 1} chunks)"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("prosper-weights", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Weights cache (default: $PROSPER_CACHE/weights or ~/.cache/prosper-pyserini/weights).")  # fmt: skip
 @click.pass_context

@@ -105,10 +105,11 @@ def test_shards_from_two_workers_and_settings_guard(tmp_path):
     (out / "notes.txt").write_text("Anserini would index this line\n")
     stray = encode("--corpus", str(PRODUCTS), "--output", str(out), "--shard-size", "100", "--shard", "0/2")
     assert stray.exit_code == 1 and "not parts of this collection (Anserini would index them): notes.txt" in stray.output
+    assert [p.name for p in sorted(out.glob("part-*"))] == ["part-00001.jsonl"]  # refused before encoding
     (out / "notes.txt").unlink()
     second = encode("--corpus", str(PRODUCTS), "--output", str(out), "--shard-size", "100", "--shard", "0/2")
     assert second.exit_code == 0 and "complete: 300 products" in second.output
-    assert "kept 2 finished part(s)" in second.output
+    assert "wrote 2 part(s)" in second.output
     assert [doc_id for doc_id, _ in read_vectors(out)] == CORPUS_IDS
 
 
@@ -117,7 +118,8 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     args = ["--corpus", str(PRODUCTS), "--model", splade_tiny_path(), "--output", str(out),
             "--shard-size", "10", "--batch-size", "2", "--torch-threads", "1"]
     script = Path(__file__).parent / "test_encode_support.py"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    tests, root = Path(__file__).parent, Path(__file__).parents[1]  # the code under test, not an installed copy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(root)])}
     proc = subprocess.Popen([sys.executable, str(script), *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -139,3 +141,19 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     ids = [doc_id for doc_id, _ in read_vectors(out)]
     assert ids == CORPUS_IDS  # every product once, in corpus order
     assert not list(out.glob(".*.tmp"))  # the killed run's temporary file was cleaned up
+
+
+def test_resume_re_encodes_a_part_that_lost_lines(tmp_path):
+    out = tmp_path / "coll"
+    args = ("--corpus", str(PRODUCTS), "--output", str(out), "--shard-size", "100")
+    assert encode(*args).exit_code == 0
+    part = out / "part-00001.jsonl"
+    whole = part.read_bytes()
+    part.write_bytes(b"".join(whole.splitlines(keepends=True)[:-3]))  # lost whole lines, still valid JSONL
+    again = encode(*args)
+    assert again.exit_code == 0, again.output
+    assert "wrote 1 part(s)" in again.output and "kept 2 finished part(s)" in again.output
+    assert part.read_bytes() == whole
+    summary = json.loads((tmp_path / "coll.summary.json").read_text())
+    assert summary["products_indexed"] == 300 and summary["empty_vectors_skipped"] == 0
+    assert summary["part_records"]["part-00001.jsonl"]["lines"] == 100

@@ -45,6 +45,7 @@ def test_dense_index_and_search_are_exact_inner_product(tmp_path, monkeypatch):
 
 def test_dense_model_is_refused_for_impact_search(tmp_path, monkeypatch):
     patch_cli_loader(monkeypatch)
+    (tmp_path / "segments_1").write_bytes(b"")  # passes for a Lucene index: the model is what is refused
     result = CliRunner().invoke(search_main, ["--system", "impact", "--model", "dense:" + splade_tiny_path(),
                                               "--index", str(tmp_path), "--queries", str(QUERIES)])
     assert result.exit_code == 2 and "dense model" in result.output

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import click
 
+from prosper_pyserini.cli_errors import Group
 from prosper_pyserini.data.formats import InputError
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED, PreparedDataset, summary_lines
 
@@ -38,7 +39,7 @@ def _run(prepare: Callable[..., PreparedDataset], *args: Any, **kwargs: Any) -> 
         click.echo("  " + line)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("prosper-data", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 def main(verbose: bool) -> None:
     """Prepare relevance data sets in the one folder layout every later stage reads:

@@ -30,6 +30,7 @@ from prosper_pyserini.data.formats import (
     OnError,
     SkipReport,
     _Policy,
+    id_problem,
     read_corpus,
     read_queries,
 )
@@ -129,6 +130,9 @@ def prepare_esci(
         if not str(query).strip():
             policy.fail(line, f"row {line}: empty query")
             continue
+        if problem := id_problem(qid, "query_id") or id_problem(str(pid), "product_id"):
+            policy.fail(line, f"row {line}: {problem}")
+            continue
         if queries.setdefault(qid, str(query)) != str(query):
             raise InputError(ex_path, line, f"row {line}: query_id {qid} has two texts")
         if splits.setdefault(qid, ESCI_SPLITS[split]) != ESCI_SPLITS[split]:
@@ -171,7 +175,7 @@ def prepare_esci(
 def _read_tsv(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of a tab-separated file with a header (quoted fields allowed), with their starting line."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:  # -sig: a BOM is not part of the header
         reader = csv.reader(handle, delimiter="\t")
         try:
             header = next(reader)
@@ -212,6 +216,8 @@ def prepare_wands(
         pid = row["product_id"].strip()
         if not pid or pid in ids:
             raise InputError(pr_path, line, f"{'duplicate' if pid else 'empty'} product_id {pid!r}")
+        if problem := id_problem(pid, "product_id"):
+            raise InputError(pr_path, line, problem)
         ids.add(pid)
         text = _join([row[f] for f in fields])
         if not text:
@@ -222,6 +228,8 @@ def prepare_wands(
         qid, text = row["query_id"].strip(), " ".join(row["query"].split())
         if not qid or qid in queries:
             raise InputError(q_path, line, f"{'duplicate' if qid else 'empty'} query_id {qid!r}")
+        if problem := id_problem(qid, "query_id"):
+            raise InputError(q_path, line, problem)
         if not text:
             raise InputError(q_path, line, f"empty query for query_id {qid}")
         queries[qid] = text
@@ -248,7 +256,7 @@ def prepare_wands(
 
 
 def _read_multicpr_qrels(path: Path, queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> None:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:
         for line, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -256,6 +264,8 @@ def _read_multicpr_qrels(path: Path, queries: dict[str, str], qrels: dict[str, d
             if len(parts) != 4:
                 raise InputError(path, line, f"expected 4 tab-separated columns 'qid 0 pid 1', found {len(parts)}")
             qid, _, pid, label = (p.strip() for p in parts)
+            if problem := id_problem(pid, "pid"):
+                raise InputError(path, line, problem)
             if label != "1":
                 raise InputError(path, line, f"label {label!r}: Multi-CPR qrels hold positives only ('1')")
             if qid not in queries:

@@ -75,6 +75,25 @@ class _Policy:
 
 # --------------------------------------------------------------------------------------------- files
 
+BOM = "\ufeff"
+
+
+def id_problem(value: str, what: str = "id") -> str | None:
+    """Why ``value`` cannot be an id, or None: whitespace inside an id splits a TREC run line in two."""
+    if any(ch.isspace() for ch in value):
+        return f"{what} {value!r} contains whitespace (a TREC run line would split there)"
+    return None
+
+
+def text_problem(value: str, what: str = "text") -> str | None:
+    """Why ``value`` cannot be written as UTF-8, or None: a lone surrogate (JSON ``"\\ud800"``) decodes but
+    fails every later write, after the work it took to get there."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{what} holds a lone surrogate {value[exc.start]!r}, which is not valid Unicode"
+    return None
+
 
 def open_text(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open a plain or gzipped file for binary reading (decoding is per line, to locate bad bytes)."""
@@ -93,6 +112,8 @@ def _lines(path: str | os.PathLike[str], policy: _Policy) -> Iterator[tuple[int,
             except UnicodeDecodeError as exc:
                 policy.fail(number, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
                 continue
+            if number == 1:
+                line = line.removeprefix(BOM)  # a BOM is not part of the first id
             line = line.rstrip("\r\n")
             if line.strip():
                 yield number, line
@@ -171,11 +192,17 @@ def read_corpus(
         if not doc_id:
             policy.fail(number, f"missing id field {id_field!r}")
             continue
+        if problem := id_problem(doc_id):
+            policy.fail(number, problem)
+            continue
         if doc_id in seen:
             policy.fail(number, f"duplicate id {doc_id!r}")
             continue
         if not text.strip():
             policy.fail(number, f"empty text for id {doc_id!r}")
+            continue
+        if problem := text_problem(doc_id, "id") or text_problem(text, f"text for id {doc_id!r}"):
+            policy.fail(number, problem)
             continue
         seen.add(doc_id)
         yield Doc(doc_id, text.strip())
@@ -218,10 +245,14 @@ def read_queries(
         qid = qid.strip()
         if not qid:
             policy.fail(number, "missing query id")
+        elif problem := id_problem(qid, "query id"):
+            policy.fail(number, problem)
         elif qid in queries:
             policy.fail(number, f"duplicate query id {qid!r}")
         elif not text.strip():
             policy.fail(number, f"empty text for query {qid!r}")
+        elif problem := text_problem(qid, "query id") or text_problem(text, f"text for query {qid!r}"):
+            policy.fail(number, problem)
         else:
             queries[qid] = text
     policy.close()
@@ -253,6 +284,9 @@ def read_qrels(path: str | os.PathLike[str], on_error: OnError = "raise", report
             value = int(grade)
         except ValueError:
             policy.fail(number, f"grade {grade!r} is not an integer")
+            continue
+        if value < 0:
+            policy.fail(number, f"grade {value} is negative (grades are 0 = not relevant and up)")
             continue
         judged = qrels.setdefault(qid, {})
         if docid in judged:
@@ -290,6 +324,9 @@ def read_run(path: str | os.PathLike[str], on_error: OnError = "raise", report: 
             continue
         if value != value:  # NaN
             policy.fail(number, "score is NaN")
+            continue
+        if value in (float("inf"), float("-inf")):  # would sort first (or last) whatever the ranking
+            policy.fail(number, f"score {score!r} is infinite")
             continue
         ranked = run.setdefault(qid, {})
         if docid in ranked:

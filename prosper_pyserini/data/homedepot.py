@@ -22,11 +22,11 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from tqdm import tqdm
 
-from prosper_pyserini.data.formats import Doc, InputError, OnError, SkipReport, _Policy, read_corpus
+from prosper_pyserini.data.formats import BOM, Doc, InputError, OnError, SkipReport, _Policy, id_problem, read_corpus
 from prosper_pyserini.data.prepared import (
     DEFAULT_DEV_FRACTION,
     DEFAULT_SEED,
@@ -36,6 +36,7 @@ from prosper_pyserini.data.prepared import (
 )
 
 COLUMNS = ("id", "product_uid", "product_title", "search_term", "relevance")
+LATIN1_BOM = BOM.encode("utf-8").decode("latin-1")  # how a UTF-8 BOM reads in this Latin-1 file
 GRADE2_MIN, GRADE1_MIN = 2.67, 2.0
 SAMPLE_DIR = Path(__file__).with_name("sample")
 
@@ -78,6 +79,12 @@ def _open_csv(path: Path) -> Iterator[IO[str]]:
             yield handle
 
 
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """The lines, less a UTF-8 BOM before the first (it would make the quoted header unquoted)."""
+    for number, line in enumerate(lines):
+        yield line.removeprefix(LATIN1_BOM) if number == 0 else line
+
+
 def read_train_csv(
     path: str | os.PathLike[str], on_error: OnError = "raise", report: SkipReport | None = None
 ) -> Iterator[Row]:
@@ -85,7 +92,7 @@ def read_train_csv(
     path = Path(path)
     policy = _Policy(path, on_error, report)
     with _open_csv(path) as handle:
-        reader = csv.reader(handle, strict=True)
+        reader = csv.reader(_without_bom(handle), strict=True)
         start = 1
         try:
             header = next(reader)
@@ -122,6 +129,8 @@ def read_train_csv(
                 policy.fail(line, f"relevance {rel!r} is outside 1..3")
             elif not uid.strip():
                 policy.fail(line, "empty product_uid")
+            elif problem := id_problem(uid.strip(), "product_uid"):
+                policy.fail(line, problem)
             elif not query.strip():
                 policy.fail(line, "empty search_term")
             else:

@@ -18,6 +18,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,10 +175,46 @@ def write_prepared(
     ``drop_missing_products`` such judgments are dropped instead and counted in the manifest's stats (for
     sources whose loader leaves out products without text). A callable stats value is called once the
     corpus is written (for counts made while streaming it).
+
+    Everything is written into a temporary folder beside ``out`` and moved in only when all of it is made:
+    a failure half-way (a missing product, found after the corpus is written) leaves an existing folder as
+    it was, not with a new corpus under an old manifest.
     """
+    final = PreparedDataset(Path(out))
+    final.root.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{final.root.name}.", suffix=".building", dir=final.root.parent))
+    try:
+        _write_into(PreparedDataset(building), source=source, docs=docs, queries=queries, qrels=qrels, seed=seed,
+                    dev_fraction=dev_fraction, dev_size=dev_size, splits=splits, stats=stats,
+                    drop_missing_products=drop_missing_products)
+        made = PreparedDataset(building)
+        for path in [*made.files(), made.manifest_path]:  # the manifest last: it vouches for the others
+            target = final.root / path.relative_to(building)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    manifest = final.manifest()
+    log.info("prepared %s: %d products, %d train / %d dev queries", final.root, manifest["counts"]["products"],
+             manifest["counts"]["queries"]["train"], manifest["counts"]["queries"]["dev"])
+    return final
+
+
+def _write_into(
+    dataset: PreparedDataset,
+    *,
+    source: Mapping[str, Any],
+    docs: Iterable[Doc],
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    seed: int,
+    dev_fraction: float,
+    dev_size: int | None,
+    splits: Mapping[str, str] | None,
+    stats: Mapping[str, Any] | None,
+    drop_missing_products: bool,
+) -> None:
     stats = dict(stats or {})
-    dataset = PreparedDataset(Path(out))
-    dataset.root.mkdir(parents=True, exist_ok=True)
     for qid, judged in qrels.items():
         if qid not in queries:
             raise ValueError(f"judgments for query {qid!r}, which has no text")
@@ -249,9 +287,6 @@ def write_prepared(
     with atomic_write(dataset.manifest_path) as handle:
         json.dump(manifest, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
-    log.info("prepared %s: %d products, %d train / %d dev queries", dataset.root, n_docs,
-             counts["queries"]["train"], counts["queries"]["dev"])
-    return dataset
 
 
 def summary_lines(manifest: Mapping[str, Any]) -> list[str]:

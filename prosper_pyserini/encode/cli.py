@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError, read_queries
 from prosper_pyserini.encode.collection import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, encode_corpus, metadata_path
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
@@ -35,7 +36,12 @@ def load_model(name_or_path: str) -> Any:
         from prosper_pyserini.model import load_encoder
     except ImportError as exc:
         raise click.ClickException(f"cannot load models: prosper_pyserini.model is unavailable ({exc})") from exc
-    return load_encoder(name_or_path)
+    from prosper_pyserini.weights import UnknownModelError
+
+    try:
+        return load_encoder(name_or_path)
+    except UnknownModelError as exc:  # a typo in --model is a usage error, not a fault
+        raise click.BadParameter(str(exc), param_hint="'--model'") from None
 
 
 def is_sparse(encoder: Any) -> bool:
@@ -52,16 +58,20 @@ def parse_shard(value: str) -> tuple[int, int]:
     return i, n
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+@click.command("prosper-encode", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSONL ({id, contents|title|text}) or TSV (id<TAB>text).")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False), help="Prepared dataset folder; uses DIR/corpus/products.jsonl.")
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="Encode this queries TSV instead of a corpus.")
 @click.option("--model", required=True, help="Checkpoint folder, GGUF file or offline model name.")
 @click.option("--output", required=True, type=click.Path(), help="Collection folder, FAISS folder, or query file (.jsonl/.tsv).")
-@click.option("--scale", default=DEFAULT_SCALE, show_default=True, help="Quantization: impact = round(weight * scale).")
-@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, help="Terms kept per query (0 = all).")
-@click.option("--shard-size", default=DEFAULT_SHARD_SIZE, show_default=True, help="Products per part file (the unit of resume).")
-@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, help="Texts per model call (length-sorted).")
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Quantization: impact = round(weight * scale).")
+@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
+              help="Terms kept per query (0 = all).")
+@click.option("--shard-size", default=DEFAULT_SHARD_SIZE, show_default=True, type=click.IntRange(min=1),
+              help="Products per part file (the unit of resume).")
+@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1),
+              help="Texts per model call (length-sorted).")
 @click.option("--shard", "shard", default="0/1", show_default=True, help="Worker i of n: encode only parts k with k mod n == i.")
 @click.option("--text-field", "text_fields", multiple=True, help="JSONL field(s) joined as the product text [contents, title or text].")
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count bad corpus lines and empty vectors instead of failing.")
@@ -75,6 +85,10 @@ def main(corpus: str | None, data_dir: str | None, queries: str | None, model: s
         raise click.UsageError("give exactly one of --corpus, --data, --queries")
     if data_dir is not None:
         corpus = str(Path(data_dir) / "corpus" / "products.jsonl")
+        if not Path(corpus).is_file():
+            raise click.BadParameter(f"{data_dir} has no corpus/products.jsonl (make one with prosper-data)",
+                                     param_hint="'--data'")
+    worker_shard = parse_shard(shard)  # before the model loads: a bad flag costs no minute
     if torch_threads:
         import torch
 
@@ -86,7 +100,7 @@ def main(corpus: str | None, data_dir: str | None, queries: str | None, model: s
             _encode_queries(encoder, queries, output, scale, query_top_k, batch_size, on_error)
         elif is_sparse(encoder):
             result = encode_corpus(encoder, corpus, output, model_name=model, scale=scale, shard_size=shard_size,
-                                   batch_size=batch_size, shard=parse_shard(shard), on_error=on_error,
+                                   batch_size=batch_size, shard=worker_shard, on_error=on_error,
                                    text_fields=text_fields or None)
             rate = result.encoded_here / result.seconds if result.seconds else 0.0
             click.echo(f"{output}: wrote {len(result.parts_written)} part(s) ({result.encoded_here} products, "
@@ -119,3 +133,7 @@ def _encode_queries(encoder: Any, path: str, output: str, scale: float, top_k: i
     write_query_vectors(vectors, topics, output)
     empty = sum(1 for v in vectors.values() if not v)
     click.echo(f"{output}: {len(vectors)} queries, top-{top_k or 'all'} terms" + (f", {empty} empty" if empty else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -14,16 +14,22 @@ The corpus is read twice. The first pass validates every line (bad lines fail wi
 counted with ``on_error="skip"``) and fixes the list of products, so nothing is encoded from a corpus that
 would fail half-way. The second pass cuts that list into consecutive chunks of ``shard_size``; chunk ``k``
 becomes ``part-k`` and belongs to worker ``k % n`` of ``n`` (``--shard i/n``). Each part is written
-atomically, so a part that exists is complete; on resume it is skipped once its ids are checked against the
-chunk. Nothing is lost or duplicated: the final check reads every part back and compares ids with the corpus.
+atomically, after its line count and SHA-256 are recorded under ``parts`` in ``NAME.settings.json``; on
+resume a part is kept only when it still has exactly those lines and bytes (a part that lost lines, or has no
+record, is encoded again). Nothing is lost or duplicated: the final check reads every part back and compares
+ids with the corpus.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import inspect
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -104,18 +110,80 @@ def metadata_path(folder: str | os.PathLike[str], kind: str) -> Path:
     return folder.parent / f"{folder.name}.{kind}.json"
 
 
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Exclusive lock on the collection folder, so two ``--shard`` workers update the settings in turn."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _read_settings(folder: Path) -> dict[str, Any] | None:
+    path = metadata_path(folder, "settings")
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, exc.lineno, f"malformed JSON ({exc.msg}); delete it and the folder beside it") from None
+
+
 def _check_settings(folder: Path, settings: EncodeSettings) -> None:
     path = metadata_path(folder, "settings")
     wanted = asdict(settings)
-    if path.exists():
-        found = json.loads(path.read_text(encoding="utf-8"))
-        diff = sorted(k for k in wanted if k not in _INFORMATIVE and found.get(k) != wanted[k])
-        if diff:
-            raise InputError(path, None, f"existing parts were made with other settings ({', '.join(diff)}); "
-                                         "use a new output folder or delete this one")
-        return
-    with atomic_write(path) as out:
-        json.dump(wanted, out, indent=2, ensure_ascii=False)
+    with _locked(folder):
+        found = _read_settings(folder)
+        at_stake = found is not None and (found.get("parts") or any(folder.glob("part-*.jsonl")))
+        if at_stake:  # a failed first run leaves settings but no part: its retry may change them
+            diff = sorted(k for k in wanted if k not in _INFORMATIVE and found.get(k) != wanted[k])
+            if diff:
+                raise InputError(path, None, f"existing parts were made with other settings ({', '.join(diff)}); "
+                                             "use a new output folder or delete this one")
+            return
+        with atomic_write(path) as out:
+            json.dump(wanted, out, indent=2, ensure_ascii=False)
+
+
+def part_records(folder: Path) -> dict[str, dict[str, Any]]:
+    """``{part name: {"lines", "sha256", "empty_vectors"}}`` recorded in the settings for finished parts."""
+    return (_read_settings(folder) or {}).get("parts") or {}
+
+
+def _record_part(folder: Path, name: str, record: dict[str, Any]) -> None:
+    path = metadata_path(folder, "settings")
+    with _locked(folder):
+        found = _read_settings(folder) or {}
+        found.setdefault("parts", {})[name] = record
+        with atomic_write(path) as out:
+            json.dump(found, out, indent=2, ensure_ascii=False)
+
+
+def part_problem(path: Path, record: dict[str, Any] | None) -> str | None:
+    """Why a part file on disk is not the part that was recorded, or None when it is."""
+    if record is None:
+        return "no line count and checksum recorded for it"
+    with open(path, "rb") as handle:
+        lines = sum(1 for _ in handle)
+    if lines != record.get("lines"):
+        return f"{lines} lines where {record.get('lines')} were written"
+    if file_sha256(path) != record.get("sha256"):
+        return "its SHA-256 differs from the one recorded when it was written"
+    return None
+
+
+PART_FILE = re.compile(r"part-\d{5}\.jsonl|\.part-\d{5}\.jsonl\..*\.tmp")  # parts and workers' temporary files
+
+
+def check_folder(folder: Path, allowed: re.Pattern[str] = PART_FILE) -> None:
+    """Refuse a folder holding files that are not parts: Anserini would index them (checked before encoding)."""
+    stray = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                   if p.parent != folder or not allowed.fullmatch(p.name))
+    if stray:
+        raise InputError(folder, None, f"files that are not parts of this collection (Anserini would index them): "
+                                       f"{', '.join(stray[:5])}")
 
 
 def length_sorted_batches(docs: Sequence[Doc], batch_size: int, tokenizer: Any = None) -> Iterator[list[int]]:
@@ -189,6 +257,7 @@ def encode_corpus(
         raise ValueError("shard size and batch size must be positive")
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
+    check_folder(folder)
     fields = list(text_fields) if text_fields else None
 
     # Pass 1: validate the whole corpus and fix the product list before encoding anything.
@@ -210,8 +279,13 @@ def encode_corpus(
     # Pass 2: encode this worker's missing parts.
     n_parts = -(-len(all_ids) // shard_size)
     mine = [k for k in range(n_parts) if k % workers == worker]
+    records = part_records(folder)
+    redo = {part_name(k): problem for k in mine if (folder / part_name(k)).exists()
+            and (problem := part_problem(folder / part_name(k), records.get(part_name(k))))}
+    for name, problem in redo.items():
+        log.warning("%s: %s; encoding it again", folder / name, problem)
     todo = sum(min(shard_size, len(all_ids) - k * shard_size) for k in mine
-               if not (folder / part_name(k)).exists())
+               if not (folder / part_name(k)).exists() or part_name(k) in redo)
     for k in mine:  # temporary files of this worker's parts, left by a killed run (never another worker's)
         for stale in folder.glob(f".{part_name(k)}.*.tmp"):
             stale.unlink(missing_ok=True)
@@ -224,23 +298,14 @@ def encode_corpus(
                 continue
             path = folder / part_name(k)
             chunk_ids = [doc.id for doc in chunk]
-            if path.exists():
+            if path.exists() and path.name not in redo:
                 found = part_ids(path)
                 if not is_subsequence(found, chunk_ids) or len(set(found)) != len(found):
                     raise InputError(path, None, "existing part does not match the corpus chunk; delete it")
                 result.parts_resumed.append(path.name)
                 continue
             vectors = encode_docs(encoder, chunk, weights, batch_size, bar)
-            with atomic_write(path) as out:
-                for doc, vector in zip(chunk, vectors):
-                    if not vector:
-                        error = InputError(corpus, None, f"product {doc.id!r} encodes to an empty vector "
-                                                         f"(no weight reaches 1 at scale {scale:g})")
-                        if on_error == "raise":
-                            raise error
-                        continue  # counted in the summary: corpus ids minus collection ids
-                    out.write(json.dumps({"id": doc.id, "contents": doc.text, "vector": vector},
-                                         ensure_ascii=False) + "\n")
+            write_part(path, chunk, vectors, corpus, scale, on_error)
             result.parts_written.append(path.name)
             result.encoded_here += len(chunk)
     result.seconds = time.perf_counter() - started
@@ -249,14 +314,36 @@ def encode_corpus(
     return result
 
 
+def write_part(path: Path, chunk: Sequence[Doc], vectors: Sequence[dict[str, int]],
+               corpus: str | os.PathLike[str], scale: float, on_error: OnError) -> None:
+    """Record the part's line count and SHA-256 in the settings, then write it atomically.
+
+    Recorded first: a kill in between leaves a record without a part (encoded again), never a part without one.
+    """
+    lines = []
+    for doc, vector in zip(chunk, vectors):
+        if not vector:
+            error = InputError(corpus, None, f"product {doc.id!r} encodes to an empty vector "
+                                             f"(no weight reaches 1 at scale {scale:g})")
+            if on_error == "raise":
+                raise error
+            continue  # counted in the part's record and the summary
+        lines.append(json.dumps({"id": doc.id, "contents": doc.text, "vector": vector}, ensure_ascii=False) + "\n")
+    data = "".join(lines).encode("utf-8")
+    record = {"lines": len(lines), "sha256": hashlib.sha256(data).hexdigest(), "empty_vectors": len(chunk) - len(lines)}
+    _record_part(path.parent, path.name, record)
+    with atomic_write(path, "wb") as out:
+        out.write(data)
+
+
 def finish_collection(folder: Path, settings: EncodeSettings, all_ids: list[str], report: SkipReport,
                       n_parts: int) -> dict[str, Any]:
     """Read every part back, check ids against the corpus, and write ``NAME.summary.json``."""
-    parts = {part_name(k) for k in range(n_parts)}
-    stray = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.name not in parts)
-    if stray:
-        raise InputError(folder, None, f"files that are not parts of this collection (Anserini would index them): "
-                                       f"{', '.join(stray[:5])}")
+    check_folder(folder, re.compile("|".join(re.escape(part_name(k)) for k in range(n_parts))))
+    records = part_records(folder)
+    for k in range(n_parts):
+        if problem := part_problem(folder / part_name(k), records.get(part_name(k))):
+            raise InputError(folder / part_name(k), None, f"{problem}; rerun prosper-encode to encode it again")
     ids: list[str] = []
     n_terms = total_impact = 0
     for doc_id, vector in read_vectors(folder):
@@ -268,6 +355,10 @@ def finish_collection(folder: Path, settings: EncodeSettings, all_ids: list[str]
     if not is_subsequence(ids, all_ids):
         raise InputError(folder, None, "the parts' ids are not the corpus ids in corpus order")
     dropped = len(all_ids) - len(ids)
+    recorded_empty = sum(records[part_name(k)].get("empty_vectors", 0) for k in range(n_parts))
+    if dropped != recorded_empty:
+        raise InputError(folder, None, f"{dropped} corpus products are missing from the parts, but only "
+                                       f"{recorded_empty} encoded to empty vectors")
     summary = {
         **asdict(settings),
         "products_in_corpus": len(all_ids),
@@ -276,6 +367,7 @@ def finish_collection(folder: Path, settings: EncodeSettings, all_ids: list[str]
         "corpus_lines_skipped": report.total,
         "corpus_skip_reasons": dict(report.reasons),
         "parts": n_parts,
+        "part_records": {part_name(k): records[part_name(k)] for k in range(n_parts)},
         "avg_terms_per_product": round(n_terms / max(len(ids), 1), 3),
         "avg_impact_per_product": round(total_impact / max(len(ids), 1), 3),
     }

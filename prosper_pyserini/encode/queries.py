@@ -67,7 +67,7 @@ def write_query_vectors(vectors: QueryVectors, queries: Mapping[str, str], path:
 def read_query_vectors(path: str | os.PathLike[str]) -> QueryVectors:
     """Read the ``.jsonl`` written by :func:`write_query_vectors`."""
     vectors: QueryVectors = {}
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # -sig: a BOM is not part of the first id
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

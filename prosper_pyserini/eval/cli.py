@@ -12,6 +12,7 @@ from typing import Sequence
 
 import click
 
+from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError, Qrels, Run, read_corpus, read_queries
 from prosper_pyserini.eval import validate
 from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, evaluate_runs
@@ -68,6 +69,7 @@ def _metrics(value: str) -> list[str]:
 
 @click.command(
     name="prosper-eval",
+    cls=Command,
     epilog="Per-query differences between two runs: prosper-eval diff --help",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -129,7 +131,7 @@ def evaluate_command(
         click.echo(f"wrote {path}", err=True)
 
 
-@click.command(name="prosper-eval diff", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(name="prosper-eval diff", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("run_a", type=click.Path(exists=True, dir_okay=False))
 @click.argument("run_b", type=click.Path(exists=True, dir_okay=False))
 @click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import click
 
+from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.config import load_config
 from prosper_pyserini.data.formats import read_qrels, read_queries, read_run, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
@@ -308,6 +309,70 @@ SYSTEMS: dict[str, Callable[[Experiment, dict[str, Any], Path, str], Path]] = {
 }
 
 
+# The keys a config may have: a misspelt key (``serach.k``, ``kl:``) would otherwise be ignored without a word.
+# Top-level keys starting with ``x-`` hold YAML anchors and are free-form.
+CONFIG_KEYS: dict[str, set[str] | None] = {
+    "name": None, "work_dir": None, "runs_dir": None, "report_dir": None, "systems": None,
+    "data": {"source", "seed", "dev_fraction", "raw", "products", "prepared"},
+    "search": {"k", "threads"},
+    "evaluation": {"split", "queries", "qrels", "threshold", "metrics", "baseline", "test", "correction", "alpha"},
+}
+SYSTEM_KEYS: dict[str, set[str]] = {
+    "bm25": {"k1", "b"},
+    "sparse": {"model", "train", "encode", "model_config"},
+    "dense": {"model", "train", "model_config"},
+    "fusion": {"runs", "method", "metric"},
+    "run": {"path", "stats", "made_by"},
+}
+DATA_SOURCES = ("sample", "homedepot", "prepared")
+NESTED_KEYS: dict[str, set[str]] = {
+    "train": {"config", "overrides", "hard_negatives"},
+    "encode": {"scale", "batch_size", "query_top_k"},
+    "hard_negatives": {"system", "n", "top", "judged"},
+}
+
+
+def _unknown(where: str, mapping: Any, known: set[str]) -> list[str]:
+    if not isinstance(mapping, dict):
+        return [f"{where}: expected a mapping, found {mapping!r}"]
+    return [f"unknown config key '{where}.{k}' (known: {', '.join(sorted(known))})" if where
+            else f"unknown config key {k!r} (known: {', '.join(sorted(known))})"
+            for k in mapping if k not in known]
+
+
+def check_keys(config: dict[str, Any]) -> list[str]:
+    """Unknown or misplaced keys of an experiment config, each named by its path (``search.kk``)."""
+    problems = _unknown("", {k: v for k, v in config.items() if not str(k).startswith("x-")}, set(CONFIG_KEYS))
+    for section, known in CONFIG_KEYS.items():
+        if known is not None and config.get(section) is not None:
+            problems += _unknown(section, config[section], known)
+    source = (config.get("data") or {}).get("source", "sample") if isinstance(config.get("data"), dict) else None
+    if source not in (None, *DATA_SOURCES):
+        problems.append(f"data.source must be {', '.join(DATA_SOURCES)}, not {source!r}")
+    search = config.get("search") or {}
+    for key in ("k", "threads"):
+        value = search.get(key) if isinstance(search, dict) else None
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            problems.append(f"search.{key} must be a positive integer, not {value!r}")
+    systems = config.get("systems")
+    if not isinstance(systems, list) or not systems:
+        return problems + ["'systems' must be a non-empty list of systems"]
+    for i, system in enumerate(systems):
+        if not isinstance(system, dict):
+            problems.append(f"systems[{i}]: expected a mapping, found {system!r}")
+            continue
+        where, kind = f"systems[{i}]", system.get("type")
+        if kind in SYSTEM_KEYS:
+            problems += _unknown(where, system, {"name", "type", *SYSTEM_KEYS[kind]})
+        for key in ("train", "encode"):
+            if isinstance(system.get(key), dict):
+                problems += _unknown(f"{where}.{key}", system[key], NESTED_KEYS[key])
+        negatives = (system.get("train") or {}).get("hard_negatives") if isinstance(system.get("train"), dict) else None
+        if negatives is not None:
+            problems += _unknown(f"{where}.train.hard_negatives", negatives, NESTED_KEYS["hard_negatives"])
+    return problems
+
+
 def check_systems(config: dict[str, Any]) -> None:
     """Every problem of the ``systems`` list at once, before any work: a typo must not surface after an hour.
 
@@ -316,9 +381,10 @@ def check_systems(config: dict[str, Any]) -> None:
     """
     from prosper_pyserini.train.config import load_config as load_train_config
 
-    systems = config.get("systems") or []
+    problems = check_keys(config)
+    systems = [s for s in config.get("systems") or [] if isinstance(s, dict)]
     names = [s.get("name") for s in systems]
-    problems = [f"system #{i + 1}: no name" for i, n in enumerate(names) if not n]
+    problems += [f"system #{i + 1}: no name" for i, n in enumerate(names) if not n]
     problems += [f"system {n!r}: defined twice" for n in sorted({n for n in names if n and names.count(n) > 1})]
     for system in systems:
         name, kind = system.get("name"), system.get("type")
@@ -339,9 +405,9 @@ def check_systems(config: dict[str, Any]) -> None:
                 try:
                     load_train_config(spec.get("config", "prosper"), train_overrides(spec))
                 except (ValueError, KeyError, FileNotFoundError) as err:
-                    problems.append(f"system {name!r}: training config: {err}")
+                    problems.append(f"system {name!r}: training config: {err.args[0] if isinstance(err, KeyError) else err}")
     if problems:
-        raise click.ClickException("; ".join(problems))
+        raise click.UsageError("; ".join(problems))
 
 
 # ---------------------------------------------------------------------------------------- evaluation
@@ -424,7 +490,7 @@ def queries_of(exp: Experiment) -> Path:
     return exp.query_set("evaluation")[0]
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("prosper-repro", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Experiment YAML (eval/*.yaml).")
 @click.option("--force", is_flag=True, help="Redo every step even where a cached output matches.")
@@ -441,8 +507,15 @@ def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | No
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
     command = "prosper-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    config = load_config(config_path, overrides)
+    try:
+        config = load_config(config_path, overrides)
+    except ValueError as err:  # InputError (the YAML at FILE:LINE) or an override that is not key=value
+        raise click.UsageError(str(err)) from None
     check_systems(config)
+    unknown = sorted(set(only) - {s.get("name") for s in config["systems"]})
+    if unknown:
+        raise click.UsageError(f"--only {', '.join(unknown)}: no such system (systems: "
+                               f"{', '.join(str(s.get('name')) for s in config['systems'])})")
     exp = Experiment(config, Path(config_path), list(overrides), force)
     if readme is not None:
         from prosper_pyserini.eval.report import splice_block
@@ -457,3 +530,7 @@ def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | No
     run_files = {s["name"]: exp.run_system(s, queries, tag="") for s in systems}
     report = evaluate_and_report(exp, run_files, qrels, command, readme, time.perf_counter() - started)
     click.echo(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,8 @@ _KINDS = [
     (re.compile(r"^duplicate judgment"), "duplicate (qid, docid) judgments"),
     (re.compile(r"^score .* is not a number"), "non-numeric scores"),
     (re.compile(r"^score is NaN"), "NaN scores"),
+    (re.compile(r"^score .* is infinite"), "infinite scores"),
+    (re.compile(r"^grade .* is negative"), "negative grades"),
     (re.compile(r"^grade .* is not an integer"), "non-integer grades"),
     (re.compile(r"^expected \d+ columns"), "lines with the wrong number of columns"),
     (re.compile(r"^not UTF-8"), "non-UTF-8 lines"),

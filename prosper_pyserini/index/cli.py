@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from prosper_pyserini.cli_errors import Command
+from prosper_pyserini.data.formats import InputError
 from prosper_pyserini.index.lucene import IndexCountError, run_indexer
 
 EXAMPLES = """
@@ -25,6 +25,8 @@ fewer documents than the collection has lines.
 
 
 @click.command(
+    "prosper-index",
+    cls=Command,
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": ["-h", "--help"]},
     epilog=EXAMPLES,
 )
@@ -35,7 +37,12 @@ def main(anserini_args: tuple[str, ...]) -> None:
         raise click.UsageError("no indexing flags given; see --help")
     try:
         counters = run_indexer(anserini_args)
-    except (IndexCountError, ValueError) as exc:
-        click.echo(f"prosper-index: {exc}", err=True)
-        sys.exit(1)
+    except (IndexCountError, InputError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # flags that name no collection, input or index, or that Anserini refuses
+        raise click.UsageError(str(exc)) from None
     click.echo(f"indexed {counters.indexed} documents (collection lines: {counters.expected})")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from prosper_pyserini.data.formats import InputError, open_text
+from prosper_pyserini.data.formats import BOM, InputError, id_problem, open_text
 from prosper_pyserini.java import autoclass
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,12 @@ def flag_value(argv: Sequence[str], name: str) -> str | None:
     return None
 
 
+def with_flag(argv: Sequence[str], name: str, value: str) -> list[str]:
+    """``argv`` with the value of ``-name`` replaced (it must be present)."""
+    i = list(argv).index(f"-{name}")
+    return [*argv[: i + 1], value, *argv[i + 2 :]]
+
+
 JSON_SUFFIXES = (".json", ".jsonl", ".gz")  # JsonCollection's allowedFileSuffix
 
 
@@ -67,8 +75,32 @@ def count_documents(collection_dir: str | os.PathLike[str], collection: str = "J
     total = 0
     for path in files:
         with open_text(path) as handle:
-            total += sum(1 for raw in handle if raw.strip())
+            for number, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    check_document_line(path, number, raw)
+                    total += 1
     return total
+
+
+def check_document_line(path: Path, number: int, raw: bytes) -> None:
+    """One collection line as Anserini will parse it: JSON, and an id that a TREC run line can hold.
+
+    Checked before the JVM starts, so a bad line is named at FILE:LINE instead of becoming a counter.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, number, f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})") from None
+    if number == 1 and text.startswith(BOM):
+        raise InputError(path, number, "starts with a UTF-8 byte order mark, which Anserini cannot parse; remove it")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, number, f"malformed JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise InputError(path, number, "expected a JSON object")
+    if "id" in obj and (problem := id_problem(str(obj["id"]))):
+        raise InputError(path, number, problem)
 
 
 def run_indexer(argv: Sequence[str]) -> IndexCounters:
@@ -79,7 +111,57 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
     if input_dir is None or flag_value(args_list, "index") is None or collection is None:
         raise ValueError("prosper-index needs at least -collection, -input and -index")
     expected = count_documents(input_dir, collection) if collection in LINE_COLLECTIONS else None
+    if expected == 0:
+        raise InputError(input_dir, None, "no documents to index (the collection is empty)")
+    index_dir = Path(flag_value(args_list, "index") or ".")
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", suffix=".building", dir=index_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(building, 0o777 & ~umask)  # mkdtemp's 0700 would make the index private to its builder
+    try:
+        counters = _index_into(with_flag(args_list, "index", str(building)), expected)
+        record = {"argv": list(argv), **asdict(counters), **encoded_by(input_dir)}
+        (building / "prosper-index.json").write_text(json.dumps(record, indent=2))
+        check_counters(counters, input_dir)
+        _replace_dir(building, index_dir)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return counters
 
+
+def encoded_by(input_dir: str) -> dict[str, str]:
+    """The model checksum of a prosper-encode collection (from ``NAME.summary.json`` beside it), if it is one.
+
+    Recorded in the index so that prosper-search can refuse to query it with another model's vectors.
+    """
+    folder = Path(input_dir)
+    summary = folder.parent / f"{folder.name}.summary.json"
+    if not summary.is_file():
+        return {}
+    checksum = json.loads(summary.read_text(encoding="utf-8")).get("model_checksum")
+    return {"model_checksum": str(checksum)} if checksum else {}
+
+
+def check_counters(counters: IndexCounters, input_dir: str) -> None:
+    """An index is only good when nothing was dropped and every collection line became a document."""
+    bad = counters.errors or counters.unindexable or counters.empty or not counters.indexed
+    if bad or (counters.expected is not None and counters.indexed != counters.expected):
+        raise IndexCountError(f"{input_dir}: Anserini counters do not match the collection: "
+                              f"{json.dumps(asdict(counters))}")
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move a finished index into place; an old index there is removed only once the new one is beside it."""
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _index_into(args_list: list[str], expected: int | None) -> IndexCounters:
+    """Run ``IndexCollection`` with ``-flag`` arguments and read its counters."""
     Args = autoclass("io.anserini.index.IndexCollection$Args")
     Parser = autoclass("org.kohsuke.args4j.CmdLineParser")
     IndexCollection = autoclass("io.anserini.index.IndexCollection")
@@ -87,11 +169,14 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
     java_args, tokens = Args(), ArrayList()
     for token in args_list:
         tokens.add(token)
-    Parser(java_args).parseArgument(tokens)
+    try:
+        Parser(java_args).parseArgument(tokens)
+    except Exception as exc:  # noqa: BLE001  (args4j's CmdLineException, raised through jnius)
+        raise ValueError(f"Anserini does not accept these flags: {getattr(exc, 'innermessage', None) or exc}") from None
     indexer = IndexCollection(java_args)
     indexer.run()
     c = indexer.getCounters()
-    counters = IndexCounters(
+    return IndexCounters(
         indexed=int(c.indexed.get()),
         empty=int(c.empty.get()),
         unindexable=int(c.unindexable.get()),
@@ -99,9 +184,3 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
         errors=int(c.errors.get()),
         expected=expected,
     )
-    summary = json.dumps(asdict(counters))
-    index_dir = Path(flag_value(args_list, "index") or ".")
-    (index_dir / "prosper-index.json").write_text(json.dumps({"argv": list(argv), **asdict(counters)}, indent=2))
-    if counters.errors or counters.unindexable or counters.empty or (expected is not None and counters.indexed != expected):
-        raise IndexCountError(f"{input_dir}: Anserini counters do not match the collection: {summary}")
-    return counters

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.search.bm25 import DEFAULT_B, DEFAULT_K1, bm25_search
@@ -25,7 +28,7 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 """
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+@click.command("prosper-search", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Lucene index (bm25, impact), FAISS folder (dense) or JsonVectorCollection folder (exact).")
 @click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="Queries TSV: qid<TAB>text.")
@@ -36,19 +39,25 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 @click.option("--model", help="Sparse (impact, exact) or dense (dense) model: checkpoint, GGUF or offline name.")
 @click.option("--encoded-queries", type=click.Path(exists=True, dir_okay=False),
               help="Pre-encoded query vectors (.jsonl from prosper-encode --queries) instead of --model.")
-@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, help="Query terms kept (0 = all).")
-@click.option("--scale", default=DEFAULT_SCALE, show_default=True, help="Query quantization scale (as prosper-encode).")
-@click.option("--k", "k", default=1000, show_default=True, help="Results per query.")
-@click.option("--k1", default=DEFAULT_K1, show_default=True, help="BM25 k1.")
-@click.option("--b", default=DEFAULT_B, show_default=True, help="BM25 b.")
-@click.option("--threads", default=1, show_default=True, help="Search threads.")
-@click.option("--batch-size", default=256, show_default=True, help="Queries per batch search call.")
+@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
+              help="Query terms kept (0 = all).")
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Query quantization scale (as prosper-encode).")
+@click.option("--k", "k", default=1000, show_default=True, type=click.IntRange(min=1), help="Results per query.")
+@click.option("--k1", default=DEFAULT_K1, show_default=True, type=click.FloatRange(min=0), help="BM25 k1.")
+@click.option("--b", default=DEFAULT_B, show_default=True, type=click.FloatRange(0, 1), help="BM25 b.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Search threads.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Queries per batch search call.")
 def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, model: str | None,
          encoded_queries: str | None, query_top_k: int, scale: float, k: int, k1: float, b: float, threads: int,
          batch_size: int) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
     name = name or Path(index_dir).name
     output = output or f"runs/{name}.trec"
+    if not name or any(ch.isspace() for ch in name):
+        raise click.BadParameter(f"the run tag must be one word, not {name!r}", param_hint="'--name'")
+    record = check_index(index_dir, system)
     try:
         topics = read_queries(queries)
         if system == "bm25":
@@ -65,15 +74,44 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
             run = dense_search(index_dir, topics, encoder, k=k)
         else:
             run = _sparse_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
-                                 threads, batch_size)
+                                 threads, batch_size, record.get("model_checksum"))
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     write_run(run, output, tag=name)
     click.echo(f"wrote {output}: {sum(len(r) for r in run.values())} rows for {len(run)} queries")
+    empty = [qid for qid, ranked in run.items() if not ranked]
+    if empty:  # they score 0 in every metric: a user should know why before reading the table
+        click.echo(f"warning: {len(empty)} of {len(run)} queries have no results (e.g. {empty[0]!r}: "
+                   "stopwords only, or no term in the index)", err=True)
+
+
+INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl"}
+
+
+def check_index(index_dir: str, system: str) -> dict[str, Any]:
+    """Refuse a folder that is not this system's index before any model or JVM is loaded.
+
+    An index built by prosper-index records its flags: a BM25 index searched as impact (or the reverse)
+    runs, and scores a fraction of what it should. Returns that record (empty for other indexes).
+    """
+    folder = Path(index_dir)
+    if not any(folder.glob(INDEX_FILES[system])):
+        raise click.BadParameter(f"{index_dir} holds no {INDEX_FILES[system]}: not a {system} index",
+                                 param_hint="'--index'")
+    path = folder / "prosper-index.json"
+    if system not in ("bm25", "impact") or not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    kind = "impact" if any(a.lstrip("-") == "impact" for a in record.get("argv", [])) else "bm25"
+    if kind != system:
+        raise click.BadParameter(f"{index_dir} was built for --system {kind} (see its prosper-index.json); "
+                                 f"search it with --system {kind}", param_hint="'--index'")
+    return record
 
 
 def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: str | None,
-                   encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int):
+                   encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int,
+                   index_checksum: str | None = None):
     from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
 
     if (model is None) == (encoded_queries is None):
@@ -85,6 +123,10 @@ def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: s
         encoder = load_model(model)
         if not is_sparse(encoder):
             raise click.UsageError(f"{model} is a dense model; use --system dense")
+        if index_checksum and str(encoder.checksum()) != index_checksum:
+            raise click.BadParameter(f"{index_dir} was encoded by another model (checksum {index_checksum[:12]}…, "
+                                     f"{model} is {str(encoder.checksum())[:12]}…); search it with that model",
+                                     param_hint="'--model'")
     if system == "exact":
         from prosper_pyserini.search.exact import exact_search
 
@@ -104,3 +146,7 @@ def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: s
     else:
         query_encoder = ProsperQueryEncoder(encoder, top_k=top_k or None, scale=scale)
     return impact_search(index_dir, topics, query_encoder, k=k, threads=threads, batch_size=batch_size)
+
+
+if __name__ == "__main__":
+    main()

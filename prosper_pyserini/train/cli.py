@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import click
 
+from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("prosper-train", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_name", default="prosper", show_default=True,
               help="Preset name (prosper, splade, sp-llm, dense) or path to a YAML file; merged onto prosper.yaml.")
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
@@ -45,6 +45,8 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
     if print_config:
         click.echo(yaml.safe_dump(config, sort_keys=False))
         return
+    from prosper_pyserini.weights import UnknownModelError
+
     from .trainer import NonFiniteError, Trainer, train
 
     try:
@@ -53,8 +55,9 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
             return
         summary = train(config, data_dir, output_dir)
     except (InputError, NonFiniteError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from None
+    except UnknownModelError as exc:  # a typo in model.backbone is a usage error, not a fault
+        raise click.UsageError(f"model.backbone: {exc}") from None
     click.echo(f"done: {summary['steps']} steps in {summary['seconds']} s; "
                f"best dev MRR@10 = {summary['best_dev_mrr10']}; checkpoints in {output_dir}/best and {output_dir}/last")
 

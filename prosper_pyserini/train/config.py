@@ -6,17 +6,14 @@ import copy
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
-from prosper_pyserini.config import apply_overrides
+from prosper_pyserini.config import apply_overrides, read_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULTS = "prosper"
 
 
 def _read(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}:1: a config must be a YAML mapping")
     return data
@@ -68,8 +65,13 @@ def load_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | 
                 config[section][key] = float(value)
             except ValueError:
                 raise ValueError(f"{section}.{key}={value!r} is not a number") from None
+    for section, key in _POSITIVE:  # a zero batch fails deep inside torch, after the model has loaded
+        value = config[section][key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{section}.{key}={value!r} must be a positive integer")
     return config
 
 
+_POSITIVE = [("train", "batch_size"), ("val", "batch_size")]
 _NUMERIC = [("loss", "temperature"), ("loss", "lambda_q"), ("loss", "lambda_d"), ("train", "lr"),
             ("train", "weight_decay"), ("train", "warmup_epochs")]

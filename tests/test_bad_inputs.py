@@ -1,0 +1,501 @@
+"""Every bad input gets one clear line and loses nothing (issue 14): one table row per case.
+
+Each row is a command, the bad input it is given (written into the row's own folder), the exit code (2 for
+usage, 1 for data, 0 where the input is odd but fine, e.g. a BOM), a fragment of the one-line message, and
+the outputs that must not exist afterwards. Every row also checks that the shared prepared dataset and BM25
+index are byte-identical afterwards, that nothing prints a traceback, and that a failure is exactly one
+``prosper-X: error: ...`` line. The shared world (the embedded sample catalog, one BM25 index over it) is
+built once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from prosper_pyserini.checksums import sha256_tree
+from test_encode_support import cached_load_model, splade_tiny_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "prosper_pyserini" / "data" / "sample"
+FIXTURES = Path(__file__).parent / "fixtures" / "data"
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class World:
+    """Shared, read-only inputs; every row checks they are unchanged afterwards."""
+
+    data: Path
+    index: Path
+    queries: Path
+    qrels: Path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    from prosper_pyserini.data.homedepot import prepare_sample
+    from prosper_pyserini.index.lucene import run_indexer
+
+    root = tmp_path_factory.mktemp("world")
+    data = prepare_sample(root / "data").root
+    index = root / "index"
+    run_indexer(["-collection", "JsonCollection", "-input", str(data / "corpus"), "-index", str(index),
+                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", "1", "-storeRaw"])
+    return World(data=data, index=index, queries=data / "queries.dev.tsv", qrels=data / "qrels.dev.txt")
+
+
+def commands() -> dict[str, Callable]:
+    from prosper_pyserini.cli import main as prosper
+    from prosper_pyserini.data.cli import main as data
+    from prosper_pyserini.encode.cli import main as encode
+    from prosper_pyserini.eval.cli import evaluate_command
+    from prosper_pyserini.eval.repro import main as repro
+    from prosper_pyserini.index.cli import main as index
+    from prosper_pyserini.search.cli import main as search
+    from prosper_pyserini.train.cli import main as train
+
+    return {"prosper-data": data, "prosper-encode": encode, "prosper-index": index, "prosper-search": search,
+            "prosper-eval": evaluate_command, "prosper-repro": repro, "prosper-train": train, "prosper": prosper}
+
+
+# ------------------------------------------------------------------------------------------- inputs
+
+
+def put(folder: Path, name: str, content: str | bytes) -> str:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return str(path)
+
+
+def jsonl(*rows: dict) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def docs(*ids: str) -> str:
+    return jsonl(*({"id": i, "contents": f"cordless drill {n}"} for n, i in enumerate(ids)))
+
+
+HD_HEADER = '"id","product_uid","product_title","search_term","relevance"\n'
+
+
+def hd(rows: str, bom: str = "") -> str:
+    return bom + HD_HEADER + rows
+
+
+def index_args(w: World, t: Path, collection: str, *extra: str) -> list[str]:
+    """Index ``collection`` (a folder in the row's folder) over the shared index: it must survive any failure."""
+    return ["--collection", "JsonCollection", "--input", str(t / collection), "--index", str(w.index),
+            "--generator", "DefaultLuceneDocumentGenerator", "--threads", "1", *extra]
+
+
+def collection(t: Path, content: str | bytes, name: str = "docs.jsonl") -> Path:
+    put(t / "coll", name, content)
+    return t / "coll"
+
+
+def search_args(w: World, t: Path, *extra: str, queries: str | None = None) -> list[str]:
+    return ["--index", str(w.index), "--queries", queries or str(w.queries), "--output", str(t / "run.trec"), *extra]
+
+
+def encode_args(t: Path, *extra: str) -> list[str]:
+    return ["--model", splade_tiny_path(), "--output", str(t / "coll"), *extra]
+
+
+def corpus(t: Path, content: str | bytes, name: str = "corpus.jsonl") -> list[str]:
+    return ["--corpus", put(t, name, content)]
+
+
+def repro_config(w: World, t: Path, edit: Callable[[dict], object] | None = None, text: str | None = None) -> str:
+    """eval/sample.yaml pointed into the row's folder (bm25 only), edited, as a file."""
+    config = yaml.safe_load((ROOT / "eval" / "sample.yaml").read_text())
+    config.update(work_dir=str(t / "work"), runs_dir=str(t / "runs"), report_dir=str(t / "report"))
+    config["systems"] = [s for s in config["systems"] if s["name"] == "bm25"]
+    if edit is not None:
+        edit(config)
+    return put(t, "exp.yaml", text if text is not None else yaml.safe_dump(config))
+
+
+def repro(w: World, t: Path, *overrides: str, edit: Callable[[dict], object] | None = None) -> list[str]:
+    return ["--config", repro_config(w, t, edit), *overrides]
+
+
+def impact_index(t: Path, model_checksum: str = "0" * 64) -> str:
+    """A small impact index over a collection whose summary names another model than SPLADE-tiny."""
+    from prosper_pyserini.index.lucene import run_indexer
+
+    put(t, "vectors/part-00000.jsonl", jsonl({"id": "1", "contents": "drill", "vector": {"drill": 100}}))
+    put(t, "vectors.summary.json", json.dumps({"model_checksum": model_checksum}))
+    run_indexer(["-collection", "JsonVectorCollection", "-input", str(t / "vectors"), "-index", str(t / "impact"),
+                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", "1", "-impact", "-pretokenized"])
+    return str(t / "impact")
+
+
+def run_file(t: Path, rows: str, name: str = "sys.trec") -> str:
+    return put(t, name, rows)
+
+
+QRELS = "q1 0 d1 2\nq1 0 d2 0\nq2 0 d3 2\n"
+RUN = "q1 Q0 d1 1 3.0 s\nq1 Q0 d2 2 2.0 s\nq2 Q0 d3 1 1.0 s\n"
+
+
+def evaluate(t: Path, run: str = RUN, qrels: str = QRELS, *extra: str) -> list[str]:
+    return [run_file(t, run), "--qrels", put(t, "q.qrels", qrels), *extra]
+
+
+# --------------------------------------------------------------------------------------------- table
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    command: str
+    args: Callable[[World, Path], list[str]]
+    code: int
+    fragment: str
+    absent: tuple[str, ...] = ()  # paths in the row's folder that must not exist afterwards
+    then: Callable[[World, Path], bool] | None = None  # what the row must have left behind
+
+
+def case(id: str, command: str, args: Callable[[World, Path], list[str]], code: int, fragment: str,
+         *absent: str, then: Callable[[World, Path], bool] | None = None) -> Case:
+    return Case(id, command, args, code, fragment, absent, then)
+
+
+def ids_in(path: Path) -> list[str]:
+    """The ids of a run (column 1), or of a JSONL file, in file order."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix == ".trec":
+        return list(dict.fromkeys(line.split()[0] for line in lines))
+    return [json.loads(line)["id"] for line in lines]
+
+
+def no_sys(config: dict) -> None:
+    config["systems"] = []
+
+
+def bm25_typo(config: dict) -> None:
+    config["systems"][0]["kl"] = 1.2
+
+
+def search_typo(config: dict) -> None:
+    config["search"]["kk"] = 10
+
+
+CASES = [
+    # ---- data loss: ids with whitespace are refused at the first stage that sees them (item 1)
+    case("data-uid-space", "prosper-data", lambda w, t: ["homedepot", "--raw", put(t, "train.csv", hd(
+        '1,"99 99","Drill","drill",3\n')), "--out", str(t / "out")], 1, "train.csv:2: product_uid '99 99' contains whitespace", "out"),
+    case("data-products-id-tab", "prosper-data", lambda w, t: ["homedepot", "--raw", str(SAMPLE / "train.csv"),
+         "--products", put(t, "p.jsonl", jsonl({"id": "300001\tx", "title": "drill"})), "--out", str(t / "out")],
+         1, "p.jsonl:1: id '300001\\tx' contains whitespace", "out"),
+    case("data-wands-id-space", "prosper-data", lambda w, t: ["wands", "--raw", str(wands(t, "0\t", "0 7\t")),
+         "--out", str(t / "out")], 1, "product_id '0 7' contains whitespace", "out"),
+    case("data-multicpr-id-space", "prosper-data", lambda w, t: ["multicpr", "--raw", str(multicpr(t)),
+         "--out", str(t / "out")], 1, "corpus.tsv:1: id '1 1' contains whitespace", "out/manifest.json", "out/corpus/products.jsonl"),
+    case("encode-id-space", "prosper-encode", lambda w, t: encode_args(t, *corpus(t, docs("1", "99 99"))),
+         1, "corpus.jsonl:2: id '99 99' contains whitespace", "coll/part-00000.jsonl"),
+    case("encode-id-tab", "prosper-encode", lambda w, t: encode_args(t, *corpus(t, docs("a\tb"))),
+         1, "corpus.jsonl:1: id 'a\\tb' contains whitespace", "coll/part-00000.jsonl"),
+    case("encode-id-newline", "prosper-encode", lambda w, t: encode_args(t, *corpus(t, docs("1", "2", "a\nb"))),
+         1, "corpus.jsonl:3: id 'a\\nb' contains whitespace", "coll/part-00000.jsonl"),
+    case("index-id-space", "prosper-index", lambda w, t: index_args(w, t, collection(t, docs("1", "99 99")).name),
+         1, "docs.jsonl:2: id '99 99' contains whitespace"),
+    case("index-id-tab", "prosper-index", lambda w, t: index_args(w, t, collection(t, docs("a\tb")).name),
+         1, "docs.jsonl:1: id 'a\\tb' contains whitespace"),
+    case("index-id-newline", "prosper-index", lambda w, t: index_args(w, t, collection(t, docs("a\nb")).name),
+         1, "docs.jsonl:1: id 'a\\nb' contains whitespace"),
+    case("search-qid-space", "prosper-search", lambda w, t: search_args(w, t, queries=put(t, "q.tsv", "q 1\tdrill\n")),
+         1, "q.tsv:1: query id 'q 1' contains whitespace", "run.trec"),
+    case("search-name-space", "prosper-search", lambda w, t: search_args(w, t, "--name", "my run"),
+         2, "the run tag must be one word", "run.trec"),
+    # ---- data loss: a failed or empty build never replaces an index (items 2, 3)
+    case("index-bad-json-line", "prosper-index", lambda w, t: index_args(w, t, collection(
+        t, docs("1", "2") + '{"id": "3", "contents": \n' + docs("4")).name), 1, "docs.jsonl:3: malformed JSON"),
+    case("index-empty-folder", "prosper-index", lambda w, t: (t / "coll").mkdir() or index_args(w, t, "coll"),
+         1, "no documents to index"),
+    case("index-blank-lines-only", "prosper-index", lambda w, t: index_args(w, t, collection(t, "\n\n").name),
+         1, "no documents to index"),
+    case("index-empty-contents", "prosper-index", lambda w, t: index_args(w, t, collection(
+        t, jsonl({"id": "1", "contents": "drill"}, {"id": "2", "contents": ""})).name), 1, "counters do not match"),
+    case("index-not-an-object", "prosper-index", lambda w, t: index_args(w, t, collection(t, "[1, 2]\n").name),
+         1, "docs.jsonl:1: expected a JSON object"),
+    case("index-non-utf8", "prosper-index", lambda w, t: index_args(w, t, collection(
+        t, b'{"id": "1", "contents": "caf\xe9"}\n').name), 1, "docs.jsonl:1: not UTF-8"),
+    case("index-bom", "prosper-index", lambda w, t: index_args(w, t, collection(t, BOM + docs("1")).name),
+         1, "docs.jsonl:1: starts with a UTF-8 byte order mark"),
+    case("index-input-is-a-file", "prosper-index", lambda w, t: index_args(w, t, Path(put(t, "f.jsonl", docs("1"))).name),
+         1, "-input must be a directory"),
+    case("index-unknown-anserini-flag", "prosper-index", lambda w, t: index_args(
+        w, t, collection(t, docs("1")).name, "--noSuchFlag"), 2, "Anserini does not accept these flags"),
+    case("index-no-flags", "prosper-index", lambda w, t: [], 2, "no indexing flags given"),
+    case("index-no-index-flag", "prosper-index", lambda w, t: ["--collection", "JsonCollection", "--input", str(t)],
+         2, "needs at least -collection, -input and -index"),
+    # ---- data loss: a BOM is not part of the first id (item 5)
+    case("search-queries-bom", "prosper-search", lambda w, t: search_args(
+        w, t, "--k", "5", queries=put(t, "q.tsv", BOM + "q1\tcordless drill\nq2\twhite paint\n")), 0, "for 2 queries",
+        then=lambda w, t: ids_in(t / "run.trec") == ["q1", "q2"]),
+    case("encode-corpus-bom", "prosper-encode", lambda w, t: encode_args(t, *corpus(t, BOM + docs("1", "2", "3"))),
+         0, "complete: 3 products", then=lambda w, t: ids_in(t / "coll" / "part-00000.jsonl") == ["1", "2", "3"]),
+    case("encode-queries-bom", "prosper-encode", lambda w, t: ["--model", splade_tiny_path(), "--queries", put(
+        t, "q.tsv", BOM + "q1\tcordless drill\nq2\tpaint\n"), "--output", str(t / "q.jsonl")], 0, "2 queries",
+         then=lambda w, t: ids_in(t / "q.jsonl") == ["q1", "q2"]),
+    case("data-homedepot-bom", "prosper-data", lambda w, t: ["homedepot", "--raw", put(
+        t, "train.csv", BOM.encode("utf-8") + (SAMPLE / "train.csv").read_bytes()), "--products",
+        str(SAMPLE / "products.jsonl"), "--out", str(t / "out")], 0, "wrote"),
+    case("eval-run-bom", "prosper-eval", lambda w, t: evaluate(t, BOM + RUN), 0, "MRR@10"),
+    # ---- silent wrong results become errors or counted warnings (items 6, 7, 8)
+    case("repro-override-typo", "prosper-repro", lambda w, t: repro(w, t, "serach.k=10"), 2,
+         "unknown config key 'serach'", "work"),
+    case("repro-section-typo", "prosper-repro", lambda w, t: repro(w, t, edit=search_typo), 2,
+         "unknown config key 'search.kk'", "work"),
+    case("repro-system-typo", "prosper-repro", lambda w, t: repro(w, t, edit=bm25_typo), 2,
+         "unknown config key 'systems[0].kl'", "work"),
+    case("repro-train-typo", "prosper-repro", lambda w, t: repro(w, t, edit=lambda c: c["systems"].append(
+        {"name": "p", "type": "sparse", "train": {"confg": "prosper"}})), 2,
+         "unknown config key 'systems[1].train.confg'", "work"),
+    case("search-impact-on-bm25-index", "prosper-search", lambda w, t: search_args(
+        w, t, "--system", "impact", "--encoded-queries", put(t, "q.jsonl", jsonl({"id": "q1", "vector": {"a": 1}}))),
+         2, "was built for --system bm25", "run.trec"),
+    case("search-bm25-on-impact-index", "prosper-search", lambda w, t: ["--index", impact_index(t), "--queries",
+         str(w.queries), "--output", str(t / "run.trec")], 2, "was built for --system impact", "run.trec"),
+    case("search-impact-with-another-model", "prosper-search", lambda w, t: ["--index", impact_index(t), "--queries",
+         str(w.queries), "--system", "impact", "--model", splade_tiny_path(), "--output", str(t / "run.trec")], 2,
+         "was encoded by another model", "run.trec"),
+    case("search-stopwords-only", "prosper-search", lambda w, t: search_args(
+        w, t, queries=put(t, "q.tsv", "q1\tcordless drill\nq2\tthe of and\n")), 0, "1 of 2 queries have no results"),
+    case("eval-inf-score", "prosper-eval", lambda w, t: evaluate(t, RUN + "q2 Q0 d9 2 inf s\n"), 0,
+         "skipped 1 infinite scores"),
+    case("eval-nan-score", "prosper-eval", lambda w, t: evaluate(t, RUN + "q2 Q0 d9 2 nan s\n"), 0,
+         "skipped 1 NaN scores"),
+    case("eval-negative-grade", "prosper-eval", lambda w, t: evaluate(t, RUN, QRELS + "q2 0 d9 -1\n"), 0,
+         "skipped 1 negative grades"),
+    case("explain-empty-text", "prosper", lambda w, t: ["explain", "--model", splade_tiny_path(), ""], 2,
+         "an empty text has no terms to explain"),
+    # ---- tracebacks become one line: prosper-repro
+    case("repro-override-no-equals", "prosper-repro", lambda w, t: repro(w, t, "search.k"), 2,
+         "override 'search.k' is not key=value", "work"),
+    case("repro-override-bad-yaml", "prosper-repro", lambda w, t: repro(w, t, "search.k=[1"), 2,
+         "override 'search.k=[1': the value is not YAML", "work"),
+    case("repro-k-zero", "prosper-repro", lambda w, t: repro(w, t, "search.k=0"), 2,
+         "search.k must be a positive integer", "work"),
+    case("repro-k-text", "prosper-repro", lambda w, t: repro(w, t, "search.k=abc"), 2,
+         "search.k must be a positive integer", "work"),
+    case("repro-systems-empty", "prosper-repro", lambda w, t: repro(w, t, edit=no_sys), 2,
+         "'systems' must be a non-empty list", "work"),
+    case("repro-only-nosuch", "prosper-repro", lambda w, t: [*repro(w, t), "--only", "nosuch"], 2,
+         "--only nosuch: no such system", "work"),
+    case("repro-invalid-yaml", "prosper-repro", lambda w, t: ["--config", repro_config(w, t, text="name: [x\n")], 2,
+         "exp.yaml:2: invalid YAML", "work"),
+    case("repro-tab-indented-yaml", "prosper-repro", lambda w, t: ["--config", repro_config(
+        w, t, text="name: x\nsearch:\n\tk: 10\n")], 2, "exp.yaml:3: invalid YAML", "work"),
+    case("repro-not-a-mapping", "prosper-repro", lambda w, t: ["--config", repro_config(w, t, text="- a\n- b\n")], 2,
+         "a config must be a YAML mapping", "work"),
+    case("repro-unknown-type", "prosper-repro", lambda w, t: repro(w, t, edit=lambda c: c["systems"].append(
+        {"name": "m", "type": "magic"})), 2, "unknown type 'magic'", "work"),
+    case("repro-fuses-unknown", "prosper-repro", lambda w, t: repro(w, t, edit=lambda c: c["systems"].append(
+        {"name": "f", "type": "fusion", "runs": ["bm25", "nope"]})), 2, "fuses unknown system 'nope'", "work"),
+    case("repro-missing-prepared-data", "prosper-repro", lambda w, t: repro(
+        w, t, "data.source=prepared", f"data.prepared={t / 'nowhere'}"), 1, "no such prepared dataset folder", "runs"),
+    case("repro-missing-config", "prosper-repro", lambda w, t: ["--config", str(t / "none.yaml")], 2,
+         "does not exist"),
+    case("repro-unknown-source", "prosper-repro", lambda w, t: repro(w, t, "data.source=kaggle"), 2,
+         "data.source must be sample, homedepot, prepared, not 'kaggle'", "work"),
+    # ---- tracebacks become one line: prosper-search, validated before the JVM starts
+    case("search-k-zero", "prosper-search", lambda w, t: search_args(w, t, "--k", "0"), 2, "--k", "run.trec"),
+    case("search-k-negative", "prosper-search", lambda w, t: search_args(w, t, "--k", "-1"), 2, "--k", "run.trec"),
+    case("search-batch-size-zero", "prosper-search", lambda w, t: search_args(w, t, "--batch-size", "0"), 2,
+         "--batch-size", "run.trec"),
+    case("search-threads-zero", "prosper-search", lambda w, t: search_args(w, t, "--threads", "0"), 2,
+         "--threads", "run.trec"),
+    case("search-b-out-of-range", "prosper-search", lambda w, t: search_args(w, t, "--b", "2"), 2, "--b", "run.trec"),
+    case("search-empty-index-folder", "prosper-search", lambda w, t: ["--index", str((t / "e").mkdir() or t / "e"),
+         "--queries", str(w.queries), "--output", str(t / "run.trec")], 2, "not a bm25 index", "run.trec"),
+    case("search-dense-on-lucene-index", "prosper-search", lambda w, t: search_args(
+        w, t, "--system", "dense", "--model", "x"), 2, "not a dense index", "run.trec"),
+    case("search-missing-queries", "prosper-search", lambda w, t: search_args(w, t, queries=str(t / "none.tsv")),
+         2, "does not exist", "run.trec"),
+    case("search-queries-no-tab", "prosper-search", lambda w, t: search_args(w, t, queries=put(t, "q.tsv", "q1 drill\n")),
+         1, "q.tsv:1: expected 'qid<TAB>text'", "run.trec"),
+    case("search-queries-duplicate", "prosper-search", lambda w, t: search_args(
+        w, t, queries=put(t, "q.tsv", "q1\tdrill\nq1\tsaw\n")), 1, "q.tsv:2: duplicate query id 'q1'", "run.trec"),
+    case("search-queries-empty-text", "prosper-search", lambda w, t: search_args(
+        w, t, queries=put(t, "q.tsv", "q1\t \n")), 1, "q.tsv:1: empty text for query 'q1'", "run.trec"),
+    case("search-queries-non-utf8", "prosper-search", lambda w, t: search_args(
+        w, t, queries=put(t, "q.tsv", b"q1\tcaf\xe9\n")), 1, "q.tsv:1: not UTF-8", "run.trec"),
+    case("search-queries-lone-surrogate", "prosper-search", lambda w, t: search_args(
+        w, t, queries=put(t, "q.jsonl", '{"id": "q1", "text": "drill \\ud800"}\n')), 1, "q.jsonl:1: text for query 'q1' holds a lone surrogate", "run.trec"),
+    case("search-impact-no-model", "prosper-search", lambda w, t: (put(t, "i/segments_1", b"") and [
+        "--index", str(t / "i"), "--queries", str(w.queries), "--system", "impact", "--output", str(t / "run.trec")]),
+         2, "needs exactly one of --model, --encoded-queries", "run.trec"),
+    # ---- tracebacks become one line: prosper-encode, validated before the model loads
+    case("encode-batch-size-zero", "prosper-encode", lambda w, t: encode_args(t, "--corpus", str(SAMPLE / "products.jsonl"),
+         "--batch-size", "0"), 2, "--batch-size", "coll"),
+    case("encode-shard-size-zero", "prosper-encode", lambda w, t: encode_args(t, "--corpus", str(SAMPLE / "products.jsonl"),
+         "--shard-size", "0"), 2, "--shard-size", "coll"),
+    case("encode-shard-out-of-range", "prosper-encode", lambda w, t: encode_args(
+        t, "--corpus", str(SAMPLE / "products.jsonl"), "--shard", "2/2"), 2, "need 0 <= i < n", "coll"),
+    case("encode-shard-not-i-n", "prosper-encode", lambda w, t: encode_args(
+        t, "--corpus", str(SAMPLE / "products.jsonl"), "--shard", "half"), 2, "expected i/n", "coll"),
+    case("encode-scale-zero", "prosper-encode", lambda w, t: encode_args(
+        t, "--corpus", str(SAMPLE / "products.jsonl"), "--scale", "0"), 2, "--scale", "coll"),
+    case("encode-no-input", "prosper-encode", lambda w, t: encode_args(t), 2,
+         "give exactly one of --corpus, --data, --queries", "coll"),
+    case("encode-data-without-corpus", "prosper-encode", lambda w, t: encode_args(
+        t, "--data", str((t / "d").mkdir() or t / "d")), 2, "has no corpus/products.jsonl", "coll"),
+    case("encode-unknown-model", "prosper-encode", lambda w, t: ["--model", "nosuch-model", "--corpus",
+         str(SAMPLE / "products.jsonl"), "--output", str(t / "coll")], 2, "unknown model 'nosuch-model'", "coll"),
+    case("encode-empty-corpus", "prosper-encode", lambda w, t: encode_args(t, *corpus(t, "\n")), 1,
+         "no products to encode", "coll/part-00000.jsonl"),
+    case("encode-malformed-line", "prosper-encode", lambda w, t: encode_args(t, *corpus(
+        t, docs("1") + '{"id": \n')), 1, "corpus.jsonl:2: malformed JSON", "coll/part-00000.jsonl"),
+    case("encode-lone-surrogate", "prosper-encode", lambda w, t: encode_args(t, *corpus(
+        t, docs("1") + '{"id": "2", "contents": "drill \\ud800"}\n')), 1,
+         "corpus.jsonl:2: text for id '2' holds a lone surrogate", "coll/part-00000.jsonl"),
+    case("encode-lone-surrogate-skipped", "prosper-encode", lambda w, t: encode_args(t, "--skip-bad-lines", *corpus(
+        t, docs("1") + '{"id": "2", "contents": "drill \\ud800"}\n')), 0, "complete: 1 products"),
+    case("encode-foreign-file-in-output", "prosper-encode", lambda w, t: put(t, "coll/notes.txt", "x\n") and encode_args(
+        t, *corpus(t, docs("1", "2"))), 1, "not parts of this collection (Anserini would index them): notes.txt",
+         "coll/part-00000.jsonl"),
+    case("encode-queries-duplicate", "prosper-encode", lambda w, t: ["--model", splade_tiny_path(), "--queries", put(
+        t, "q.tsv", "q1\tdrill\nq1\tsaw\n"), "--output", str(t / "q.jsonl")], 1, "q.tsv:2: duplicate query id", "q.jsonl"),
+    # ---- tracebacks become one line: prosper-data, prosper-train, prosper-eval, prosper
+    case("data-missing-raw", "prosper-data", lambda w, t: ["homedepot", "--raw", str(t / "none.csv"), "--out",
+         str(t / "out")], 1, "none.csv: no such file", "out"),
+    case("data-wrong-header", "prosper-data", lambda w, t: ["homedepot", "--raw", put(t, "train.csv", "a,b\n1,2\n"),
+         "--out", str(t / "out")], 1, "train.csv:1: expected header", "out"),
+    case("data-failure-after-the-corpus", "prosper-data", lambda w, t: ["multicpr", "--raw", str(multicpr(
+        t, judge_missing=True)), "--out", str(shutil.copytree(w.data, t / "out"))], 1,
+         "1 judged product id(s) are not in the corpus", then=lambda w, t: sha256_tree(t / "out") == sha256_tree(w.data)),
+    case("data-bad-relevance", "prosper-data", lambda w, t: ["homedepot", "--raw", put(t, "train.csv", hd(
+        '1,300001,"Drill","drill",high\n')), "--out", str(t / "out")], 1, "train.csv:2: relevance 'high' is not a number", "out"),
+    case("data-dev-fraction", "prosper-data", lambda w, t: ["sample", "--out", str(t / "out"), "--dev-fraction", "1.5"],
+         2, "--dev-fraction", "out"),
+    case("data-bad-grades", "prosper-data", lambda w, t: ["irds", "x/y", "--out", str(t / "out"), "--grades", "3:2"],
+         2, "expected LEVEL=GRADE pairs", "out"),
+    case("data-no-such-command", "prosper-data", lambda w, t: ["kaggle"], 2, "No such command 'kaggle'"),
+    case("train-batch-size-zero", "prosper-train", lambda w, t: ["--data", str(w.data), "--output", str(t / "ck"),
+         "train.batch_size=0"], 2, "train.batch_size=0 must be a positive integer", "ck"),
+    case("train-unknown-key", "prosper-train", lambda w, t: ["--data", str(w.data), "--output", str(t / "ck"),
+         "train.lrr=1"], 2, "unknown config key 'train.lrr'", "ck"),
+    case("train-override-no-equals", "prosper-train", lambda w, t: ["--data", str(w.data), "--output", str(t / "ck"),
+         "train.lr"], 2, "is not key=value", "ck"),
+    case("train-tab-indented-config", "prosper-train", lambda w, t: ["--config", put(t, "c.yaml", "train:\n\tlr: 1\n"),
+         "--data", str(w.data), "--output", str(t / "ck")], 2, "c.yaml:2: invalid YAML", "ck"),
+    case("train-unknown-backbone", "prosper-train", lambda w, t: ["--data", str(w.data), "--output", str(t / "ck"),
+         "model.backbone=nosuch-model"], 2, "model.backbone: unknown model 'nosuch-model'", "ck"),
+    case("train-unknown-preset", "prosper-train", lambda w, t: ["--config", "nosuch", "--data", str(w.data),
+         "--output", str(t / "ck")], 2, "no such config file or preset", "ck"),
+    case("eval-no-common-query", "prosper-eval", lambda w, t: evaluate(t, "x1 Q0 d1 1 1.0 s\n"), 1,
+         "no query in common"),
+    case("eval-nothing-relevant", "prosper-eval", lambda w, t: evaluate(t, RUN, "q1 0 d1 1\n"), 1,
+         "nothing to evaluate"),
+    case("eval-missing-qrels", "prosper-eval", lambda w, t: [run_file(t, RUN), "--qrels", str(t / "none")], 2,
+         "does not exist"),
+    case("eval-duplicate-names", "prosper-eval", lambda w, t: [run_file(t, RUN, "a/s.trec"), run_file(t, RUN, "b/s.trec"),
+         "--qrels", put(t, "q.qrels", QRELS)], 2, "distinct names"),
+    case("explain-unknown-model", "prosper", lambda w, t: ["explain", "--model", "nosuch-model", "drill"], 2,
+         "unknown model 'nosuch-model'"),
+]
+
+
+def wands(t: Path, good: str, bad: str) -> Path:
+    """The WANDS fixture with one product id replaced."""
+    folder = t / "wands"
+    shutil.copytree(FIXTURES / "wands", folder)
+    products = (folder / "product.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    products[1] = products[1].replace(good, bad, 1)
+    (folder / "product.csv").write_text("".join(products), encoding="utf-8")
+    return folder
+
+
+def multicpr(t: Path, judge_missing: bool = False) -> Path:
+    """The Multi-CPR fixture with a space in the first passage id, or a judgment of a passage it lacks."""
+    folder = t / "multicpr"
+    shutil.copytree(FIXTURES / "multicpr", folder)
+    if judge_missing:
+        qrels = folder / "qrels.dev.tsv"
+        qid = qrels.read_text(encoding="utf-8").split("\t", 1)[0]
+        qrels.write_text(qrels.read_text(encoding="utf-8") + f"{qid}\t0\t999999\t1\n", encoding="utf-8")
+        return folder
+    corpus_tsv = (folder / "corpus.tsv").read_text(encoding="utf-8")
+    (folder / "corpus.tsv").write_text("1 " + corpus_tsv, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def _models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPLADE-tiny loaded once for the module; any other name goes through the real loader."""
+    import prosper_pyserini.encode.cli as encode_cli
+
+    real = encode_cli.load_model
+    monkeypatch.setattr(encode_cli, "load_model",
+                        lambda name: cached_load_model(name) if name == splade_tiny_path() else real(name))
+
+
+def test_the_table_covers_the_issue():
+    assert len(CASES) >= 60 and len({c.id for c in CASES}) == len(CASES)
+    assert {c.code for c in CASES} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("row", CASES, ids=[c.id for c in CASES])
+def test_bad_input(row: Case, world: World, tmp_path: Path, _models: None) -> None:
+    before = {path: sha256_tree(path) for path in (world.data, world.index)}
+    args = row.args(world, tmp_path)
+    result = CliRunner().invoke(commands()[row.command], args, env={"PROSPER_DEBUG": ""})
+    output = result.output
+    assert result.exit_code == row.code, output
+    assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if ": error: " in line]
+    if row.code:
+        assert len(errors) == 1 and errors[0].startswith(f"{row.command}: error: "), output
+        assert row.fragment in errors[0], output
+    else:
+        assert not errors and row.fragment in output, output
+        warnings = [line for line in output.splitlines() if "warning:" in line.lower()]
+        assert all(row.fragment in line for line in warnings), output  # a BOM costs no query, no line
+    for path, checksum in before.items():
+        assert sha256_tree(path) == checksum, f"{path} changed"
+    assert not list(world.index.parent.glob(".index.*")), "a temporary index folder was left behind"
+    for name in row.absent:
+        assert not (tmp_path / name).exists(), f"{name} was written"
+    assert row.then is None or row.then(world, tmp_path)
+
+
+def test_a_failed_build_leaves_the_old_index_and_a_good_one_replaces_it(world: World, tmp_path: Path) -> None:
+    from prosper_pyserini.index.lucene import IndexCountError, run_indexer
+    from prosper_pyserini.search.bm25 import bm25_search
+
+    index = tmp_path / "index"
+    shutil.copytree(world.index, index)
+    bad = collection(tmp_path, jsonl({"id": "n1", "contents": "drill"}, {"id": "n2", "contents": ""}))
+    with pytest.raises(IndexCountError):
+        run_indexer(["-collection", "JsonCollection", "-input", str(bad), "-index", str(index),
+                     "-generator", "DefaultLuceneDocumentGenerator", "-threads", "1"])
+    assert sha256_tree(index) == sha256_tree(world.index)
+    good = tmp_path / "good"
+    put(good, "docs.jsonl", jsonl({"id": "n1", "contents": "cordless drill"}))
+    run_indexer(["-collection", "JsonCollection", "-input", str(good), "-index", str(index),
+                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", "1"])
+    assert list(bm25_search(str(index), {"q": "drill"}, k=10)["q"]) == ["n1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coll", "good", "index"]  # no temporary folder left
+
+
+def test_debug_shows_the_traceback(world: World, tmp_path: Path) -> None:
+    from prosper_pyserini.eval.repro import main
+
+    args = repro(world, tmp_path, "data.source=prepared", f"data.prepared={tmp_path / 'nowhere'}")
+    quiet = CliRunner().invoke(main, args, env={"PROSPER_DEBUG": ""})
+    loud = CliRunner().invoke(main, args, env={"PROSPER_DEBUG": "1"})
+    verbose = CliRunner().invoke(main, ["-v", *args], env={"PROSPER_DEBUG": ""})
+    assert quiet.exit_code == loud.exit_code == verbose.exit_code == 1
+    assert "Traceback" not in quiet.output and "Traceback" in loud.output and "Traceback" in verbose.output
+    assert "prosper-repro: error: " in loud.output.splitlines()[-1]
