@@ -37,7 +37,7 @@ def main() -> None:
     from transformers import AutoModelForMaskedLM
 
     from prosper_pyserini.data.homedepot import prepare_sample
-    from prosper_pyserini.train.config import load_config
+    from prosper_pyserini.presets import load_train_config
     from prosper_pyserini.train.trainer import Trainer
     from prosper_pyserini.weights import resolve_model
 
@@ -46,7 +46,7 @@ def main() -> None:
     payload: dict[str, Any] = {"command": _common.command_line(), "machine": _common.machine()}
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
     prepare_sample(work / "data")
-    config = load_config("splade", {"model": {"max_length": args.max_length},
+    config = load_train_config("splade", {"model": {"max_length": args.max_length},
                                      "data": {"hard_negatives": {"n": 0}}, "val": {"enabled": False},
                                      "train": {"batch_size": args.batch_size, "num_threads": args.threads}})
     trainer = Trainer(config, work / "data", work / "out")

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from prosper_pyserini.data.formats import write_qrels, write_run
-from prosper_pyserini.eval.cli import evaluate_command, load_and_evaluate
+from prosper_pyserini.eval.cli import evaluate_command
+from prosper_pyserini.eval.metrics import evaluate_files
 from prosper_pyserini.eval.metrics import DEFAULT_METRICS, Metric, evaluate_runs
 from prosper_pyserini.eval.significance import adjust, mark_significance
 from prosper_pyserini.eval.tables import to_latex, to_markdown
@@ -43,7 +44,7 @@ HAND = {
 
 def test_hand_checked_tiny_case():
     assert Q1_NDCG == pytest.approx(0.639215, abs=1e-6)
-    results, _, _ = load_and_evaluate([str(FIXTURES / "tiny_a.trec")], str(FIXTURES / "tiny.qrels"),
+    results, _, _ = evaluate_files([str(FIXTURES / "tiny_a.trec")], str(FIXTURES / "tiny.qrels"),
                                       list(HAND), threshold=2)
     assert results.qids == ["q1", "q2", "q4"]
     assert results.missing == {"tiny_a": 1}
@@ -57,7 +58,7 @@ def test_hand_checked_tiny_case():
 
 def test_threshold_one_counts_grade_one_as_relevant():
     # At threshold 1, q3 (d6 = 1) is evaluated too, and q1's first relevant doc is d2 at rank 2.
-    results, _, _ = load_and_evaluate([str(FIXTURES / "tiny_a.trec")], str(FIXTURES / "tiny.qrels"),
+    results, _, _ = evaluate_files([str(FIXTURES / "tiny_a.trec")], str(FIXTURES / "tiny.qrels"),
                                       ["hit@1", "mrr@10"], threshold=1)
     assert results.qids == ["q1", "q2", "q3", "q4"]
     assert results.means["tiny_a"]["hit@1"] == pytest.approx(2 / 4)  # q2, q3
@@ -126,7 +127,7 @@ def test_numbers_equal_ranx_on_the_same_files(tmp_path):
     col = header.index("mrr@10")
     assert sum(float(r[col]) for r in prosper) / 40 == pytest.approx(written["results"]["prosper"]["mrr@10"], abs=1e-5)
     # Hit@K curve agrees with ranx's hit_rate
-    results, _, _ = load_and_evaluate([str(p) for p in runs], str(qrels_path), ["hit@1", "hit@10", "hit@100"])
+    results, _, _ = evaluate_files([str(p) for p in runs], str(qrels_path), ["hit@1", "hit@10", "hit@100"])
     for system in results.systems:
         curve = results.hit_curve(system)
         for k in (1, 10, 100):

@@ -8,7 +8,7 @@ import yaml
 from click.testing import CliRunner
 
 from prosper_pyserini.config import load_config
-from prosper_pyserini.eval.repro import check_systems, main
+from prosper_pyserini.experiment.repro import check_systems, main
 
 ROOT = Path(__file__).resolve().parents[1]
 

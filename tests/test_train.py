@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from prosper_pyserini.data.formats import read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
 from prosper_pyserini.train.cli import main
-from prosper_pyserini.train.config import load_config, parse_overrides
+from prosper_pyserini.presets import load_train_config, parse_overrides
 from prosper_pyserini.train.trainer import NonFiniteError, Trainer, mrr_at_10
 from test_model_support import backbone_path, write_tiny_dataset
 
@@ -36,7 +36,7 @@ def small(backbone: str, preset: str = "prosper", **extra: object) -> dict:
     for key, value in extra.items():
         section, name = key.split("__")
         overrides.setdefault(section, {})[name] = value
-    return load_config(preset, overrides)
+    return load_train_config(preset, overrides)
 
 
 def read_log(out: Path) -> list[dict]:
@@ -44,21 +44,21 @@ def read_log(out: Path) -> list[dict]:
 
 
 def test_config_layers_and_overrides() -> None:
-    base = load_config()
+    base = load_train_config()
     assert base["model"]["k_q"] == 256 and base["model"]["k_d"] == 512 and base["model"]["norm_q"] == "l2"
     assert base["loss"]["lambda_q"] == 5e-3 and base["loss"]["lambda_d"] == 1e-3
     assert base["train"]["lr"] == 3e-5 and base["train"]["weight_decay"] == 0.1 and base["model"]["max_length"] == 64
-    splade = load_config("splade.yaml")
+    splade = load_train_config("splade.yaml")
     assert not splade["model"]["lrn_q"] and not splade["model"]["lfw"] and splade["data"]["hard_negatives"]["n"] == 1
-    assert load_config("dense")["model"]["kind"] == "dense"
+    assert load_train_config("dense")["model"]["kind"] == "dense"
     assert parse_overrides(["a.b=1e-5", "c=[[512, 256]]", "d=true", "e=null"]) == \
         {"a": {"b": "1e-5"}, "c": [[512, 256]], "d": True, "e": None}
-    cfg = load_config("sp-llm", ["train.lr=1e-5", "lfw.schedule=[[512, 256], [256, 128]]"])
+    cfg = load_train_config("sp-llm", ["train.lr=1e-5", "lfw.schedule=[[512, 256], [256, 128]]"])
     assert cfg["train"]["lr"] == 1e-5 and cfg["lfw"]["schedule"] == [[512, 256], [256, 128]]
     with pytest.raises(KeyError, match="model.kq"):
-        load_config("prosper", ["model.kq=3"])
+        load_train_config("prosper", ["model.kq=3"])
     with pytest.raises(FileNotFoundError, match="presets"):
-        load_config("nope")
+        load_train_config("nope")
 
 
 def test_mrr_at_10() -> None:

@@ -14,8 +14,7 @@ import click
 
 from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError, Qrels, Run, read_corpus, read_queries
-from prosper_pyserini.eval import validate
-from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, evaluate_runs
+from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, RunNameError, evaluate_files
 from prosper_pyserini.eval.significance import CORRECTIONS, mark_significance
 from prosper_pyserini.eval.tables import QueryDiff
 
@@ -26,29 +25,14 @@ def _echo_problems(results: EvalResults) -> None:
             click.echo(f"warning: {message}", err=True)
 
 
-def load_and_evaluate(
-    run_paths: Sequence[str],
-    qrels_path: str,
-    metrics: Sequence[str] = DEFAULT_METRICS,
-    threshold: int = 2,
-    stat_test: str = "student",
-    permutations: int = 1000,
-) -> tuple[EvalResults, dict[str, Run], Qrels]:
-    """Read, validate and evaluate run files; systems are named by file stem (which must be unique)."""
-    names = [validate.system_name(p) for p in run_paths]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise click.UsageError(f"run files must have distinct names (stems), repeated: {', '.join(dupes)}")
-    qrels, qrels_report = validate.load_qrels(qrels_path, threshold)
-    qids = validate.evaluated_queries(qrels, threshold)
-    runs: dict[str, Run] = {}
-    reports = [qrels_report]
-    for name, path in zip(names, run_paths, strict=True):
-        runs[name], report = validate.load_run(path, qrels, qids)
-        reports.append(report)
-    results = evaluate_runs(runs, qrels, metrics, threshold, stat_test=stat_test, n_permutations=permutations)
-    results.validation = reports
-    return results, runs, qrels
+def load_and_evaluate(run_paths: Sequence[str], qrels_path: str, metrics: Sequence[str] = DEFAULT_METRICS,
+                      threshold: int = 2, stat_test: str = "student", permutations: int = 1000
+                      ) -> tuple[EvalResults, dict[str, Run], Qrels]:
+    """:func:`~prosper_pyserini.eval.metrics.evaluate_files`, with two runs of one name as a usage error."""
+    try:
+        return evaluate_files(run_paths, qrels_path, metrics, threshold, stat_test, permutations)
+    except RunNameError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _command_line(ctx: click.Context) -> list[str]:

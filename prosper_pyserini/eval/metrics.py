@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from prosper_pyserini.data.formats import Qrels, Run
-from prosper_pyserini.eval.validate import ValidationReport, evaluated_queries
+from prosper_pyserini.eval.validate import ValidationReport, evaluated_queries, load_qrels, load_run, system_name
 
 DEFAULT_METRICS = ["hit@1", "hit@10", "hit@100", "hit@1000", "mrr@10", "recall@100", "recall@1000", "ndcg@10"]
 GRADED = {"ndcg", "ndcg_burges", "dcg", "dcg_burges"}
@@ -183,3 +183,32 @@ def evaluate_runs(
         p_values=p_values,
     )
     return results
+
+
+class RunNameError(ValueError):
+    """Two run files with one name: systems are named by file stem, so they would overwrite each other."""
+
+
+def evaluate_files(
+    run_paths: Sequence[str],
+    qrels_path: str,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    threshold: int = 2,
+    stat_test: str = "student",
+    permutations: int = 1000,
+) -> tuple[EvalResults, dict[str, Run], Qrels]:
+    """Read, validate and evaluate run files; systems are named by file stem (which must be unique)."""
+    names = [system_name(p) for p in run_paths]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise RunNameError(f"run files must have distinct names (stems), repeated: {', '.join(dupes)}")
+    qrels, qrels_report = load_qrels(qrels_path, threshold)
+    qids = evaluated_queries(qrels, threshold)
+    runs: dict[str, Run] = {}
+    reports = [qrels_report]
+    for name, path in zip(names, run_paths, strict=True):
+        runs[name], report = load_run(path, qrels, qids)
+        reports.append(report)
+    results = evaluate_runs(runs, qrels, metrics, threshold, stat_test=stat_test, n_permutations=permutations)
+    results.validation = reports
+    return results, runs, qrels

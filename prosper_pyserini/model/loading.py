@@ -66,7 +66,7 @@ def default_device() -> torch.device:
     return torch.device(os.environ.get("PROSPER_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 def _model_section(config: str | dict[str, Any] | None, name_or_path: str) -> dict[str, Any]:
-    from prosper_pyserini.train.config import load_config
+    from prosper_pyserini.presets import load_train_config
 
     if isinstance(config, dict):
         return dict(config.get("model", config))
@@ -78,4 +78,4 @@ def _model_section(config: str | dict[str, Any] | None, name_or_path: str) -> di
         location, gguf_file, hint = resolve(name_or_path)
         hf = AutoConfig.from_pretrained(location, **({"gguf_file": gguf_file} if gguf_file else {}))
         config = "sp-llm" if detect_arch(hf, gguf_file, hint)[0] == "causal" else "splade"
-    return dict(load_config(config)["model"])
+    return dict(load_train_config(config)["model"])

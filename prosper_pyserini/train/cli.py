@@ -35,11 +35,11 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
     """
     import yaml
 
-    from .config import load_config
+    from prosper_pyserini.presets import load_train_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = load_config(config_name, overrides)
+        config = load_train_config(config_name, overrides)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     if print_config:

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from prosper_pyserini.config import load_config  # noqa: E402
-from prosper_pyserini.eval.repro import hard_negative_overrides, train_overrides  # noqa: E402
-from prosper_pyserini.train.config import load_config as load_train_config  # noqa: E402
+from prosper_pyserini.experiment.repro import hard_negative_overrides, train_overrides  # noqa: E402
+from prosper_pyserini.presets import load_train_config  # noqa: E402
 
 START = time.time()
 

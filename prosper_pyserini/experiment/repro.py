@@ -159,7 +159,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     spec = system.get("train")
     if not spec:
         return system["model"], {"model": system["model"]}
-    from prosper_pyserini.train.config import load_config as load_train_config
+    from prosper_pyserini.presets import load_train_config
     from prosper_pyserini.train.trainer import train
 
     assert exp.data is not None
@@ -379,7 +379,7 @@ def check_systems(config: dict[str, Any]) -> None:
     Checks names, types, what each system searches with, training configs (resolved as ``prosper-train``
     would, so unknown keys fail here) and the systems that hard negatives and fusions refer to.
     """
-    from prosper_pyserini.train.config import load_config as load_train_config
+    from prosper_pyserini.presets import load_train_config
 
     problems = check_keys(config)
     systems = [s for s in config.get("systems") or [] if isinstance(s, dict)]
@@ -417,7 +417,7 @@ def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path
                         readme: Path | None = None, elapsed: float = 0.0) -> Path:
     """The ranx table (printed and written) and the report folder with plots, statistics and provenance."""
     from prosper_pyserini.eval import tables
-    from prosper_pyserini.eval.cli import load_and_evaluate
+    from prosper_pyserini.eval.metrics import evaluate_files
     from prosper_pyserini.eval.metrics import DEFAULT_METRICS
     from prosper_pyserini.eval.plots import plot_hit_curves
     from prosper_pyserini.eval.report import collect_provenance, splice_block, write_report
@@ -426,8 +426,8 @@ def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path
 
     spec = {"metrics": list(DEFAULT_METRICS), "baseline": None, "test": "student", "correction": "holm",
             "alpha": 0.05, **exp.config.get("evaluation", {})}
-    results, _, _ = load_and_evaluate([str(p) for p in run_files.values()], str(qrels), spec["metrics"],
-                                      exp.threshold, spec["test"])
+    results, _, _ = evaluate_files([str(p) for p in run_files.values()], str(qrels), spec["metrics"],
+                                   exp.threshold, spec["test"])
     if spec["baseline"] in run_files:
         mark_significance(results, spec["baseline"], spec["correction"], spec["alpha"])
     for report in results.validation:

@@ -1,4 +1,8 @@
-"""Training configuration: ``prosper.yaml`` holds the paper's defaults; presets and ``key=value`` override it."""
+"""Training presets: ``configs/prosper.yaml`` holds the paper's defaults; a preset and ``key=value`` override it.
+
+Below every layer that reads them (the model layer for zero-shot encoders, the trainer, the experiment
+driver), beside :mod:`prosper_pyserini.config`, so none of them imports another for a preset.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any, Iterable
 
 from prosper_pyserini.config import apply_overrides, read_yaml
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULTS = "prosper"
 
 
@@ -50,7 +54,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     return apply_overrides({}, items)
 
 
-def load_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | dict[str, Any] = ()) -> dict[str, Any]:
+def load_train_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | dict[str, Any] = ()) -> dict[str, Any]:
     """Defaults ← preset ← overrides. Numbers written like ``3e-5`` (which YAML reads as text) are coerced."""
     config = _read(CONFIG_DIR / f"{DEFAULTS}.yaml")
     path = preset_path(name_or_path)
