@@ -21,6 +21,7 @@ demo: setup
 	$(BIN)/prosper-repro --config $(DEMO_CONFIG)
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 clean:

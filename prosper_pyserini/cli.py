@@ -6,6 +6,7 @@ import click
 
 from prosper_pyserini.cli_errors import Group
 
+
 @click.group("prosper", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """PROSPER tools. The pipeline commands are prosper-data, -weights, -train, -encode, -index, -search,
@@ -27,7 +28,6 @@ def explain(model: str, side: str, top: int, texts: tuple[str, ...]) -> None:
         raise click.BadParameter("an empty text has no terms to explain", param_hint="TEXTS")
     from prosper_pyserini.explain import explain_texts
     from prosper_pyserini.model import load_encoder
-
     from prosper_pyserini.weights import UnknownModelError
 
     try:

@@ -1,8 +1,8 @@
 """Cached pipeline steps: an output is reused when the inputs that made it are unchanged.
 
-Each step writes into ``OUT.partial`` (suffix kept: ``run.partial.trec``) and renames it into place when it finishes, so an interrupted step
-leaves nothing that looks complete; a stamp ``.OUT.step.json`` beside the output records the key of its
-inputs (parameters and file checksums) and how long it took.
+Each step writes into ``OUT.partial`` (suffix kept: ``run.partial.trec``) and renames it into place when it
+finishes, so an interrupted step leaves nothing that looks complete; a stamp ``.OUT.step.json`` beside the
+output records the key of its inputs (parameters and file checksums) and how long it took.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from typing import Any, Iterable
 import click
 import yaml
 from tqdm.auto import tqdm
+
 from prosper_pyserini.checksums import sha256_file
 from prosper_pyserini.cli_errors import Group
 

@@ -19,9 +19,9 @@ from typing import Callable
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_encode_support import cached_load_model, splade_tiny_path
 
 from prosper_pyserini.checksums import sha256_tree
-from test_encode_support import cached_load_model, splade_tiny_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "prosper_pyserini" / "data" / "sample"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -13,7 +13,14 @@ from click.testing import CliRunner
 
 from prosper_pyserini.data.cli import main
 from prosper_pyserini.data.formats import InputError, read_corpus, read_qrels, read_queries
-from prosper_pyserini.data.homedepot import SAMPLE_DIR, grade, load_homedepot, prepare_homedepot, prepare_sample, query_id
+from prosper_pyserini.data.homedepot import (
+    SAMPLE_DIR,
+    grade,
+    load_homedepot,
+    prepare_homedepot,
+    prepare_sample,
+    query_id,
+)
 from prosper_pyserini.data.prepared import PreparedDataset, split_queries
 
 REAL = Path(os.environ.get("PROSPER_HOMEDEPOT", Path(__file__).resolve().parents[2] / "shared" / "data" / "homedepot"))

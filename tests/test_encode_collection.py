@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_encode_support import PRODUCTS, QUERIES, patch_cli_loader, splade_tiny_path
 
 from prosper_pyserini.encode.cli import main
 from prosper_pyserini.encode.collection import read_vectors
-from test_encode_support import PRODUCTS, QUERIES, patch_cli_loader, splade_tiny_path
 
 CORPUS_IDS = [json.loads(line)["id"] for line in PRODUCTS.read_text().splitlines()]
 
@@ -59,8 +59,10 @@ def test_encode_queries_top_k(tmp_path):
 BAD = {
     "malformed": (b'{"id": "1", "title": "drill"}\n{"id": "2", "title": \n{"id": "3", "title": "saw"}\n', 2, "malformed JSON"),
     "missing-id": (b'{"id": "1", "title": "drill"}\n{"title": "saw"}\n{"id": "3", "title": "hammer"}\n', 2, "missing id"),
-    "duplicate-id": (b'{"id": "1", "title": "drill"}\n{"id": "3", "title": "saw"}\n{"id": "1", "title": "hammer"}\n', 3, "duplicate id"),
-    "non-utf8": (b'{"id": "1", "title": "drill"}\n{"id": "2", "title": "caf\xe9 table"}\n{"id": "3", "title": "saw"}\n', 2, "not UTF-8"),
+    "duplicate-id": (b'{"id": "1", "title": "drill"}\n{"id": "3", "title": "saw"}\n{"id": "1", "title": "hammer"}\n', 3,
+                     "duplicate id"),
+    "non-utf8": (b'{"id": "1", "title": "drill"}\n{"id": "2", "title": "caf\xe9 table"}\n{"id": "3", "title": "saw"}\n', 2,
+                 "not UTF-8"),
     "empty-text": (b'{"id": "1", "title": "drill"}\n{"id": "2", "title": "  "}\n{"id": "3", "title": "saw"}\n', 2, "empty text"),
 }
 

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 
 from prosper_pyserini.data.formats import write_qrels, write_run
 from prosper_pyserini.eval.cli import evaluate_command
-from prosper_pyserini.eval.metrics import evaluate_files
-from prosper_pyserini.eval.metrics import DEFAULT_METRICS, Metric, evaluate_runs
+from prosper_pyserini.eval.metrics import DEFAULT_METRICS, Metric, evaluate_files, evaluate_runs
 from prosper_pyserini.eval.significance import adjust, mark_significance
 from prosper_pyserini.eval.tables import to_latex, to_markdown
 

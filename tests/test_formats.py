@@ -48,7 +48,8 @@ def test_corpus_errors_name_file_and_line(tmp_path, body, line, reason):
 
 
 def test_skip_mode_counts_every_bad_line(tmp_path):
-    path = write(tmp_path / "bad.jsonl", b'{"id": "1", "title": "a"}\nnot json\n{"id": "1", "title": "b"}\n\xff\n{"id": "3", "title": "c"}\n')
+    path = write(tmp_path / "bad.jsonl",
+                 b'{"id": "1", "title": "a"}\nnot json\n{"id": "1", "title": "b"}\n\xff\n{"id": "3", "title": "c"}\n')
     report = SkipReport(str(path))
     docs = list(formats.read_corpus(path, on_error="skip", report=report))
     assert [d.id for d in docs] == ["1", "3"]

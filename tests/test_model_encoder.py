@@ -7,10 +7,10 @@ import time
 
 import pytest
 import torch
+from test_model_support import backbone_path
 
 from prosper_pyserini.model import DenseEncoder, SparseConfig, SparseEncoder, load_encoder
 from prosper_pyserini.model.sparse import log_saturate
-from test_model_support import backbone_path
 
 torch.set_num_threads(2)
 TEXTS = ["cordless drill 18v", "BEHR white interior paint, one gallon can"]

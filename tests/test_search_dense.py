@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 from click.testing import CliRunner
+from test_encode_support import PRODUCTS, QUERIES, cached_load_model, patch_cli_loader, splade_tiny_path
 
 from prosper_pyserini.data.formats import read_queries, read_run
 from prosper_pyserini.encode.cli import main as encode_main
 from prosper_pyserini.search.cli import main as search_main
-from test_encode_support import PRODUCTS, QUERIES, cached_load_model, patch_cli_loader, splade_tiny_path
 
 
 def test_dense_index_and_search_are_exact_inner_product(tmp_path, monkeypatch):

@@ -10,14 +10,20 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
+from test_encode_support import (
+    PRODUCTS,
+    QUERIES,
+    java_with_incubator,
+    patch_cli_loader,
+    sparse_encoder,
+    splade_tiny_path,
+)
 
 from prosper_pyserini.data.formats import InputError, read_queries, read_run
 from prosper_pyserini.encode.collection import encode_corpus
 from prosper_pyserini.encode.quantize import TermWeights
 from prosper_pyserini.index.lucene import IndexCountError, run_indexer
 from prosper_pyserini.search.exact import ExactScorer
-from test_encode_support import (PRODUCTS, QUERIES, java_with_incubator, patch_cli_loader, sparse_encoder,
-                                 splade_tiny_path)
 
 IMPACT_FLAGS = ["--collection", "JsonVectorCollection", "--generator", "DefaultLuceneDocumentGenerator",
                 "--threads", "1", "--impact", "--pretokenized"]

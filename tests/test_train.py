@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from test_model_support import backbone_path, write_tiny_dataset
 
 from prosper_pyserini.data.formats import read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
-from prosper_pyserini.train.cli import main
 from prosper_pyserini.presets import load_train_config, parse_overrides
+from prosper_pyserini.train.cli import main
 from prosper_pyserini.train.trainer import NonFiniteError, Trainer, mrr_at_10
-from test_model_support import backbone_path, write_tiny_dataset
 
 torch.set_num_threads(2)
 
@@ -151,10 +151,9 @@ def test_gradient_checkpointing_and_accumulation(data_dir: Path, splade_dir: str
 def test_torchrun_two_processes(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
     """DDP on CPU (gloo): 2 ranks, DistributedSampler shards, negatives gathered across ranks, rank 0 saves."""
     import os
+    import socket
     import subprocess
     import sys
-
-    import socket
 
     out = tmp_path / "ddp"
     with socket.socket() as sock:          # a free port, so parallel runs do not collide

@@ -59,8 +59,10 @@ def parse_shard(value: str) -> tuple[int, int]:
 
 
 @click.command("prosper-encode", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSONL ({id, contents|title|text}) or TSV (id<TAB>text).")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False), help="Prepared dataset folder; uses DIR/corpus/products.jsonl.")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False),
+              help="Corpus JSONL ({id, contents|title|text}) or TSV (id<TAB>text).")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
+              help="Prepared dataset folder; uses DIR/corpus/products.jsonl.")
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="Encode this queries TSV instead of a corpus.")
 @click.option("--model", required=True, help="Checkpoint folder, GGUF file or offline model name.")
 @click.option("--output", required=True, type=click.Path(), help="Collection folder, FAISS folder, or query file (.jsonl/.tsv).")
@@ -73,7 +75,8 @@ def parse_shard(value: str) -> tuple[int, int]:
 @click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1),
               help="Texts per model call (length-sorted).")
 @click.option("--shard", "shard", default="0/1", show_default=True, help="Worker i of n: encode only parts k with k mod n == i.")
-@click.option("--text-field", "text_fields", multiple=True, help="JSONL field(s) joined as the product text [contents, title or text].")
+@click.option("--text-field", "text_fields", multiple=True,
+              help="JSONL field(s) joined as the product text [contents, title or text].")
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count bad corpus lines and empty vectors instead of failing.")
 @click.option("--torch-threads", type=int, help="torch.set_num_threads for encoding [torch default].")
 def main(corpus: str | None, data_dir: str | None, queries: str | None, model: str, output: str, scale: float,

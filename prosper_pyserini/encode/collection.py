@@ -38,9 +38,9 @@ from typing import Any, Iterable, Iterator, Sequence
 import torch
 from tqdm import tqdm
 
+from prosper_pyserini.checksums import sha256_file as file_sha256
 from prosper_pyserini.data.formats import Doc, InputError, OnError, SkipReport, atomic_write, read_corpus
 from prosper_pyserini.encode.quantize import DEFAULT_SCALE, TermWeights
-from prosper_pyserini.checksums import sha256_file as file_sha256
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
+from prosper_pyserini.checksums import sha256_file
 from prosper_pyserini.data.formats import atomic_write
 from prosper_pyserini.eval import tables
 from prosper_pyserini.eval.metrics import EvalResults
-from prosper_pyserini.checksums import sha256_file
 
 DEFAULT_PACKAGES = (
     "prosper-pyserini", "torch", "transformers", "pyserini", "ranx", "faiss-cpu", "numpy", "scipy", "numba",

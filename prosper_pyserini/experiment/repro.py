@@ -417,8 +417,7 @@ def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path
                         readme: Path | None = None, elapsed: float = 0.0) -> Path:
     """The ranx table (printed and written) and the report folder with plots, statistics and provenance."""
     from prosper_pyserini.eval import tables
-    from prosper_pyserini.eval.metrics import evaluate_files
-    from prosper_pyserini.eval.metrics import DEFAULT_METRICS
+    from prosper_pyserini.eval.metrics import DEFAULT_METRICS, evaluate_files
     from prosper_pyserini.eval.plots import plot_hit_curves
     from prosper_pyserini.eval.report import collect_provenance, splice_block, write_report
     from prosper_pyserini.eval.significance import mark_significance

@@ -39,9 +39,10 @@ def max_pool_saturate(values: torch.Tensor, attention_mask: torch.Tensor, bias: 
                       inplace: bool = False) -> torch.Tensor:
     """``max_t log(1+ReLU(values[:, t]))`` over real tokens: [B, T, D] × [B, T] → [B, D].
 
-    ``bias`` (per dimension) is added after pooling. ``log(1+ReLU(·))`` is monotone, so pooling the raw values first gives the same result (and the same
-    gradient, which flows to the arg-max token) while the elementwise work shrinks from [B, T, D] to
-    [B, D]: for an MLM head D is the vocabulary, and those [B, T, V] passes dominated encoding time.
+    ``bias`` (per dimension) is added after pooling. ``log(1+ReLU(·))`` is monotone, so pooling the raw
+    values first gives the same result (and the same gradient, which flows to the arg-max token) while the
+    elementwise work shrinks from [B, T, D] to [B, D]: for an MLM head D is the vocabulary, and those
+    [B, T, V] passes dominated encoding time.
     """
     pad = ~attention_mask.bool().unsqueeze(-1)
     # ``inplace`` for a fresh head output that backward does not need (autograd would object otherwise)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ranx import Qrels
+from ranx import Qrels, fuse, optimize_fusion
 from ranx import Run as RanxRun
-from ranx import fuse, optimize_fusion
 
 from prosper_pyserini.data.formats import Qrels as QrelsDict
 from prosper_pyserini.data.formats import Run

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-
 from prosper_pyserini.data.formats import Run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 from prosper_pyserini.encode.queries import QueryVectors, encode_queries
