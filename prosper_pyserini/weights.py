@@ -175,11 +175,40 @@ def resolve_model(
         raise WeightsError(f"{text}: no such file or directory")
     org, _, model = text.partition("/")
     if org and model:
+        if not _hub_cached(text) and not _hub_reachable():
+            # transformers would retry for half a minute, printing a warning each time, then fail anyway
+            raise WeightsError(f"{text}: a hub id, but the Hugging Face Hub is unreachable from here and the model is "
+                               f"not in its cache; give a local folder or a known name ({', '.join(registry())})")
         return ModelRef(name=text, path=Path(text), hub_id=text)
     raise UnknownModelError(
         f"unknown model {text!r}; known names: {', '.join(registry())} "
         "(or give an existing directory, a .gguf file, or a hub id ORG/NAME)"
     )
+
+
+def _hub_cached(hub_id: str) -> bool:
+    """Whether the Hugging Face cache already holds this model's config (then no network is needed)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(hub_id, "config.json"), str)
+    except Exception:  # noqa: BLE001  (no huggingface_hub, or a malformed id: let transformers say so)
+        return False
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connection to the hub's host (``HF_ENDPOINT`` if set); offline mode counts as unreachable."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def _infer_kind(path: Path) -> str | None:

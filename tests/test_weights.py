@@ -143,9 +143,16 @@ def test_gguf_file_passes_through(tmp_path: Path) -> None:
     assert ref.load_kwargs() == {"gguf_file": "tiny.Q4_0.gguf"} and ref.file == gguf.resolve()
 
 
-def test_hub_ids_and_bad_names(tmp_path: Path) -> None:
+def test_hub_ids_and_bad_names(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(weights, "_hub_reachable", lambda: True)    # as where the hub can be reached
     ref = resolve_model("HuggingFaceTB/SmolLM2-135M")
     assert ref.hub_id == "HuggingFaceTB/SmolLM2-135M" and str(ref.path) == ref.hub_id and ref.kind is None
+    monkeypatch.setattr(weights, "_hub_reachable", lambda: False)   # as here: fail at once, not after retries
+    with pytest.raises(WeightsError, match="Hub is unreachable from here and the model is not in its cache"):
+        resolve_model("someorg/nosuchmodel")
+    monkeypatch.undo()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")                       # offline mode: unreachable, without trying
+    assert weights._hub_reachable() is False
     with pytest.raises(UnknownModelError, match="known names: splade-tiny, smollm2-135m"):
         resolve_model("splade-tny")
     with pytest.raises(WeightsError, match="no such file or directory"):
