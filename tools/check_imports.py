@@ -22,7 +22,8 @@ SIBLINGS = {("train", "encode"), ("encode", "train")}   # same layer, but neithe
 
 def is_cli(module: str) -> bool:
     """Command-line modules sit on top of everything: they may compose stages, but nothing imports them."""
-    return module.endswith(".cli") or module == "prosper_pyserini.cli"
+    last = module.rpartition(".")[2]
+    return last == "cli" or last.endswith("_cli")
 
 
 def modules(root: Path) -> dict[str, Path]:

@@ -1,8 +1,10 @@
 """Learned sparse retrieval over a Lucene impact index, through Pyserini's ``LuceneImpactSearcher``.
 
-:class:`ProsperQueryEncoder` is a Pyserini ``QueryEncoder``: ``encode(text) -> {term: int}`` with the same
-term strings, quantization and top-k cut as ``prosper-encode``, so it plugs into
-``LuceneImpactSearcher(index, query_encoder=ProsperQueryEncoder(model))`` as any Pyserini encoder does.
+:class:`ProsperQueryEncoder` has Pyserini's ``QueryEncoder`` interface: ``encode(text) -> {term: int}`` with
+the same term strings, quantization and top-k cut as ``prosper-encode``, so it plugs into
+``LuceneImpactSearcher(index, query_encoder=ProsperQueryEncoder(model))`` as any Pyserini encoder does. It
+does not subclass Pyserini's class (``LuceneImpactSearcher`` only calls ``encode``), so importing this module
+does not start the JVM: :func:`impact_search` starts it on first use.
 Pyserini's ``batch_search`` calls ``encode`` one query at a time; :func:`impact_search` first encodes all
 queries in model batches (:meth:`ProsperQueryEncoder.prime`) so those calls are cache lookups.
 
@@ -20,16 +22,14 @@ from prosper_pyserini.encode.queries import QueryVectors, encode_queries
 from prosper_pyserini.java import ensure_jvm
 from prosper_pyserini.search.bm25 import search_all
 
-ensure_jvm()
-from pyserini.encode import QueryEncoder  # noqa: E402  (needs the JVM started our way first)
 
-
-class ProsperQueryEncoder(QueryEncoder):
+class ProsperQueryEncoder:
     """Pyserini query encoder for a PROSPER/SPLADE sparse model (or for pre-encoded query vectors)."""
+
+    has_encoded_query = False   # Pyserini's QueryEncoder attributes
 
     def __init__(self, encoder: Any | None = None, *, top_k: int | None = DEFAULT_QUERY_TOP_K,
                  scale: float = DEFAULT_SCALE, batch_size: int = 64, vectors: Mapping[str, dict[str, int]] | None = None):
-        super().__init__()
         self.encoder, self.top_k, self.batch_size = encoder, top_k, batch_size
         self.weights = TermWeights(encoder.vocab_terms, scale) if encoder is not None else None
         self.cache: dict[str, dict[str, int]] = dict(vectors or {})  # query text -> vector
@@ -54,6 +54,7 @@ class ProsperQueryEncoder(QueryEncoder):
 def impact_search(index_dir: str, queries: Mapping[str, str], query_encoder: ProsperQueryEncoder, k: int = 1000,
                   threads: int = 1, batch_size: int = 256) -> Run:
     """Top-``k`` impact-scored results for every query (empty ranking when no query term is in the index)."""
+    ensure_jvm()
     from pyserini.search.lucene import LuceneImpactSearcher
 
     query_encoder.prime(list(queries.values()))
