@@ -19,7 +19,7 @@ from typing import Callable
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_encode_support import cached_load_model, splade_tiny_path
+from support import cached_load_model, splade_tiny_path
 
 from prosper_pyserini.checksums import sha256_tree
 

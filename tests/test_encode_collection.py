@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_encode_support import PRODUCTS, QUERIES, patch_cli_loader, splade_tiny_path
+from support import PRODUCTS, QUERIES, patch_cli_loader, splade_tiny_path
 
 from prosper_pyserini.encode.cli import main
 from prosper_pyserini.encode.collection import read_vectors
@@ -42,7 +42,7 @@ def test_encode_writes_collection_and_summary(tmp_path):
         assert all(term and not any(ch.isspace() for ch in term) for term in vector)
     summary = json.loads((tmp_path / "coll.summary.json").read_text())
     assert summary["products_indexed"] == 300 and summary["parts"] == 3 and summary["scale"] == 100
-    assert summary["model_checksum"] == __import__("test_encode_support").sparse_encoder().checksum()
+    assert summary["model_checksum"] == __import__("support").sparse_encoder().checksum()
     assert summary["avg_terms_per_product"] == pytest.approx(sum(map(len, vectors.values())) / 300, abs=1e-3)
     first = json.loads((out / "part-00000.jsonl").read_text().splitlines()[0])
     assert set(first) == {"id", "contents", "vector"} and first["contents"].startswith("LG 8,000 BTU")
@@ -119,7 +119,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     out = tmp_path / "coll"
     args = ["--corpus", str(PRODUCTS), "--model", splade_tiny_path(), "--output", str(out),
             "--shard-size", "10", "--batch-size", "2", "--torch-threads", "1"]
-    script = Path(__file__).parent / "test_encode_support.py"
+    script = Path(__file__).parent / "support.py"
     tests, root = Path(__file__).parent, Path(__file__).parents[1]  # the code under test, not an installed copy
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(root)])}
     proc = subprocess.Popen([sys.executable, str(script), *args], env=env, stdout=subprocess.DEVNULL,

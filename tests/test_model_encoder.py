@@ -7,18 +7,12 @@ import time
 
 import pytest
 import torch
-from test_model_support import backbone_path
 
 from prosper_pyserini.model import DenseEncoder, SparseConfig, SparseEncoder, load_encoder
 from prosper_pyserini.model.sparse import log_saturate
 
 torch.set_num_threads(2)
 TEXTS = ["cordless drill 18v", "BEHR white interior paint, one gallon can"]
-
-
-@pytest.fixture(scope="module")
-def splade_dir() -> str:
-    return backbone_path("splade-tiny")
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +132,9 @@ def test_dense_encoder_pooling(splade_dir: str, pooling: str) -> None:
 
 
 @pytest.mark.slow
-def test_causal_gguf_last_token_head_and_round_trip(tmp_path) -> None:
+def test_causal_gguf_last_token_head_and_round_trip(smollm2_gguf: str, tmp_path) -> None:
     """SmolLM2 GGUF: the LM head at the pooled position equals the full LM's logits there; save/load is exact."""
-    path = backbone_path("smollm2-135m")
+    path = smollm2_gguf
     start = time.time()
     enc = load_encoder(path, config="prosper", max_length=16)
     assert enc.config.arch == "causal" and enc.config.vocab_size == 49152 and enc.lrn is not None

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 from click.testing import CliRunner
-from test_encode_support import PRODUCTS, QUERIES, cached_load_model, patch_cli_loader, splade_tiny_path
+from support import PRODUCTS, QUERIES, cached_load_model, patch_cli_loader, splade_tiny_path
 
 from prosper_pyserini.data.formats import read_queries, read_run
 from prosper_pyserini.encode.cli import main as encode_main

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
-from test_encode_support import (
+from support import (
     PRODUCTS,
     QUERIES,
     java_with_incubator,

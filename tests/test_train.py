@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from test_model_support import backbone_path, write_tiny_dataset
 
 from prosper_pyserini.data.formats import read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
@@ -17,16 +16,6 @@ from prosper_pyserini.train.cli import main
 from prosper_pyserini.train.trainer import NonFiniteError, Trainer, mrr_at_10
 
 torch.set_num_threads(2)
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return write_tiny_dataset(tmp_path_factory.mktemp("tiny"))
-
-
-@pytest.fixture(scope="module")
-def splade_dir() -> str:
-    return backbone_path("splade-tiny")
 
 
 def small(backbone: str, preset: str = "prosper", **extra: object) -> dict:
@@ -208,9 +197,8 @@ def test_cli_presets_splade_and_dense(data_dir: Path, splade_dir: str, tmp_path:
 
 
 @pytest.mark.slow
-def test_smollm2_gguf_trains_two_steps(data_dir: Path, tmp_path: Path) -> None:
-    path = backbone_path("smollm2-135m")
-    cfg = small(path, train__batch_size=2, model__max_length=16, train__max_steps=2, val__enabled=False,
+def test_smollm2_gguf_trains_two_steps(data_dir: Path, smollm2_gguf: str, tmp_path: Path) -> None:
+    cfg = small(smollm2_gguf, train__batch_size=2, model__max_length=16, train__max_steps=2, val__enabled=False,
                 train__save_every=None)
     trainer = Trainer(cfg, data_dir, tmp_path / "smol")
     before = trainer.encoder.checksum()
@@ -229,3 +217,14 @@ def test_judged_negatives_run_prefers_judged_low_grades_and_falls_back():
     run = judged_negatives_run(qrels, fallback)
     assert run == {"q1": {"b": 2.0, "d": 1.0}, "q2": {"y": 3.0, "z": 2.0}, "q3": {"w": 1.0}}
     assert judged_negatives_run(qrels, fallback, max_grade=1)["q1"] == {"b": 3.0, "c": 2.0, "d": 1.0}
+
+
+def test_tiny_dataset_reads_back(data_dir: Path) -> None:
+    """The hand-written catalog makes a valid prepared folder (every judged id is in the corpus)."""
+    from prosper_pyserini.train.data import PreparedData, examples
+
+    data = PreparedData(data_dir)
+    queries, qrels = data.split("train")
+    assert len(queries) == 30 and len(data.corpus) == 24
+    assert len(examples(queries, qrels, 2)) == 33   # three queries have two relevant products
+    assert data.split("dev")[0]
