@@ -16,13 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from prosper_pyserini.checksums import sha256_file, sha256_tree  # noqa: F401  (re-exported)
-
 log = logging.getLogger(__name__)
-
-
-
-
 
 
 def key_of(inputs: dict[str, Any]) -> str:

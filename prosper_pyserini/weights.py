@@ -323,8 +323,6 @@ def join_files(parts: Iterable[Path], dest: Path, remove_parts: bool = False) ->
                 part.unlink()
 
 
-
-
 def _verify(path: Path, expected: str, hint: str = "") -> None:
     actual = sha256_file(path)
     if actual != expected:

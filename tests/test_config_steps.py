@@ -2,8 +2,9 @@
 
 import pytest
 
+from prosper_pyserini.checksums import sha256_tree
 from prosper_pyserini.config import apply_overrides, load_config
-from prosper_pyserini.steps import Steps, sha256_tree
+from prosper_pyserini.steps import Steps
 
 
 def test_overrides_parse_yaml_values_and_nest():

@@ -53,8 +53,6 @@ def part_name(k: int) -> str:
     return f"part-{k:05d}.jsonl"
 
 
-
-
 def read_vectors(folder: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, int]]]:
     """``(id, vector)`` of every document in a collection folder, parts in name order."""
     for path in sorted(Path(folder).glob("part-*.jsonl")):

@@ -61,8 +61,6 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
-
-
 def collect_provenance(
     command: Sequence[str] | str | None = None,
     java: Mapping[str, str] | None = None,

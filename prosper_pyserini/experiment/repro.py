@@ -18,11 +18,12 @@ from typing import Any, Callable
 
 import click
 
+from prosper_pyserini.checksums import sha256_tree
 from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.config import load_config
 from prosper_pyserini.data.formats import read_qrels, read_queries, read_run, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
-from prosper_pyserini.steps import Steps, sha256_tree
+from prosper_pyserini.steps import Steps
 
 log = logging.getLogger(__name__)
 
