@@ -183,22 +183,32 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------------- steps
 
-    def _batch_inputs(self, batch: list[Example]) -> tuple[dict, dict, torch.Tensor]:
-        """Tokenized queries and docs (positives, then hard negatives) + the false-negative mask."""
+    def _batch_inputs(self, batch: list[Example], queries: dict[str, str], qrels: Qrels,
+                      hard: HardNegatives | None) -> tuple[dict, dict, torch.Tensor]:
+        """Tokenized queries and docs (positives, then ``hard`` negatives if any) + the false-negative mask."""
         docids = [e.docid for e in batch]
-        if self.hard is not None:
+        if hard is not None:
             for e in batch:
-                docids += self.hard.sample(e.qid, self.n_neg, self.doc_ids, self.train_qrels.get(e.qid, {}))
-        q = self.encoder.tokenize([self.train_queries[e.qid] for e in batch])
+                docids += hard.sample(e.qid, self.n_neg, self.doc_ids, qrels.get(e.qid, {}))
+        q = self.encoder.tokenize([queries[e.qid] for e in batch])
         d = self.encoder.tokenize([self.data.corpus[i] for i in docids])
-        exclude = torch.tensor([[self.train_qrels.get(e.qid, {}).get(doc, 0) >= int(self.cfg["data"]["min_grade"])
+        exclude = torch.tensor([[qrels.get(e.qid, {}).get(doc, 0) >= int(self.cfg["data"]["min_grade"])
                                  for doc in docids] for e in batch], device=self.device)
         if not self.cfg["data"]["mask_false_negatives"]:
             exclude[:] = False
         return q, d, exclude
 
-    def _loss(self, batch: list[Example], model: nn.Module, gather: bool) -> tuple[torch.Tensor, dict[str, float]]:
-        q_in, d_in, exclude = self._batch_inputs(batch)
+    def _loss(self, batch: list[Example], model: nn.Module, gather: bool, *, dev: bool = False
+              ) -> tuple[torch.Tensor, dict[str, float]]:
+        """InfoNCE (+ ramped FLOPS) of one batch: a training batch, or with ``dev`` a dev-pair batch.
+
+        A dev batch reads the dev queries and judgments, takes no hard negatives, and leaves the dynamic
+        LFW window alone (only training batches move it).
+        """
+        if dev:
+            q_in, d_in, exclude = self._batch_inputs(batch, self.dev_queries, self.dev_qrels, None)
+        else:
+            q_in, d_in, exclude = self._batch_inputs(batch, self.train_queries, self.train_qrels, self.hard)
         with torch.autocast("cuda", dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext():
             q_out, d_out = model(q_in, d_in)
         q = q_out.final if self.sparse else q_out
@@ -225,7 +235,7 @@ class Trainer:
                          l0_d=float((d_out.final != 0).sum(-1).float().mean()),
                          l0_q_raw=float((q_out.raw != 0).sum(-1).float().mean()),
                          l0_d_raw=float((d_out.raw != 0).sum(-1).float().mean()))
-            if self.training_now:
+            if not dev:
                 # every rank sees the same L0 statistics, so the dynamic window moves in step everywhere
                 l0_d, _ = gather_with_grad(d_out.l0_before_lfw.detach())
                 l0_q, _ = gather_with_grad(q_out.l0_before_lfw.detach())
@@ -259,81 +269,22 @@ class Trainer:
     # ------------------------------------------------------------------------------------- training
 
     def train(self) -> dict[str, Any]:
-        tc = self.cfg["train"]
-        accum = int(tc["grad_accum"])
+        """Train to ``total_steps``: epochs of optimizer steps, each epoch ended by validation and saving."""
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
             with atomic_write(self.out / "config.yaml") as fh:
                 yaml.safe_dump(self.cfg, fh, sort_keys=False)
-        log_path = self.out / "train_log.jsonl"
-        logf = open(log_path, "a", encoding="utf-8") if self.dist.main else None
+        logf = open(self.out / "train_log.jsonl", "a", encoding="utf-8") if self.dist.main else None
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.dist.main)
         summary: dict[str, Any] = {"epochs": []}
         start = time.time()
         try:
             while self.step < self.total_steps:
-                if hasattr(self.sampler, "set_epoch"):
-                    self.sampler.set_epoch(self.epoch)
-                else:
-                    self.sampler.generator.manual_seed(int(tc["seed"]) + self.epoch)
-                self.encoder.train()
-                self.optimizer.zero_grad(set_to_none=True)
-                micro = 0
-                for index, batch in enumerate(self.loader):
-                    if index < self.skip_batches:
-                        continue
-                    self._apply_lfw()
-                    self.training_now = True
-                    last_micro = (micro + 1) % accum == 0 or index + 1 == len(self.loader)
-                    skip_sync = self.dist.world > 1 and not last_micro
-                    sync = self.pair.no_sync() if skip_sync else contextlib.nullcontext()
-                    with sync:
-                        loss, stats = self._loss(batch, self.pair, bool(self.cfg["loss"]["gather"]))
-                        where = f"epoch {self.epoch} batch {index} (step {self.step}, first qid {batch[0].qid})"
-                        finite = bool(torch.isfinite(loss))
-                        if finite or self.dist.world > 1:
-                            # under DDP every rank must join the gradient all-reduce; a NaN then reaches
-                            # every rank's gradients, so all ranks skip the same update
-                            (loss / accum).backward()
-                    micro += 1
-                    if finite and not last_micro:
-                        continue
-                    # a skipped (non-finite) batch still consumes its step, so schedules and max_steps move on
-                    micro = 0
-                    if self._check_finite(loss, where):
-                        self.optimizer.step()
-                        self.scheduler.step()
-                        self.updates += 1
-                    self.optimizer.zero_grad(set_to_none=True)
-                    self.step += 1
-                    self.skip_batches = index + 1
-                    if logf is not None:
-                        record = {"step": self.step, "epoch": self.epoch, "batch": index,
-                                  "lr": self.scheduler.get_last_lr()[0], "rss_gib": resident_gib(),
-                                  "k_d": self.lfw.window[0], "k_q": self.lfw.window[1], **stats}
-                        logf.write(json.dumps(record) + "\n")
-                        logf.flush()
-                        bar.update(1)
-                        shown = {"loss": f"{stats['loss']:.3f}"}
-                        if self.sparse:
-                            shown.update(l0_q=f"{stats['l0_q']:.0f}", l0_d=f"{stats['l0_d']:.0f}")
-                        bar.set_postfix(**shown)
-                    save_every = tc.get("save_every")
-                    if save_every and self.step % int(save_every) == 0:
-                        self._save_last()
-                    if self._out_of_time(start):
-                        log.warning("train.max_seconds=%s reached at step %d of %d: ending this epoch now",
-                                    tc["max_seconds"], self.step, self.total_steps)
-                        summary["stopped_at_step"], self.total_steps = self.step, self.step
-                    if self.step >= self.total_steps:
-                        break
-                self.training_now = False
+                self._train_epoch(logf, bar, summary, start)
                 if len(self.loader) == 0:
                     raise ValueError("no training batch: fewer training pairs than needed for one batch")
-                epoch_done = self.skip_batches >= len(self.loader) or self.step >= self.total_steps
-                if epoch_done:
-                    result = self._end_epoch()
-                    summary["epochs"].append(result)
+                if self.skip_batches >= len(self.loader) or self.step >= self.total_steps:
+                    summary["epochs"].append(self._end_epoch())
                     self.epoch += 1
                     self.skip_batches = 0
         finally:
@@ -346,6 +297,76 @@ class Trainer:
             with atomic_write(self.out / "summary.json") as fh:
                 json.dump(summary, fh, indent=2)
         return summary
+
+    def _train_epoch(self, logf: Any, bar: Any, summary: dict[str, Any], start: float) -> None:
+        """The batches of this epoch not yet seen (all of them unless resumed mid-epoch), until max steps."""
+        tc = self.cfg["train"]
+        accum = int(tc["grad_accum"])
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(self.epoch)
+        else:
+            self.sampler.generator.manual_seed(int(tc["seed"]) + self.epoch)
+        self.encoder.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        micro = 0
+        for index, batch in enumerate(self.loader):
+            if index < self.skip_batches:
+                continue
+            last_micro = (micro + 1) % accum == 0 or index + 1 == len(self.loader)
+            loss, stats = self._forward_backward(batch, accum, last_micro)
+            micro += 1
+            finite = bool(torch.isfinite(loss))
+            if finite and not last_micro:
+                continue
+            # a skipped (non-finite) batch still consumes its step, so schedules and max_steps move on
+            micro = 0
+            self._update(loss, f"epoch {self.epoch} batch {index} (step {self.step}, first qid {batch[0].qid})")
+            self.step += 1
+            self.skip_batches = index + 1
+            self._log_step(logf, bar, index, stats)
+            save_every = tc.get("save_every")
+            if save_every and self.step % int(save_every) == 0:
+                self._save_last()
+            if self._out_of_time(start):
+                log.warning("train.max_seconds=%s reached at step %d of %d: ending this epoch now",
+                            tc["max_seconds"], self.step, self.total_steps)
+                summary["stopped_at_step"], self.total_steps = self.step, self.step
+            if self.step >= self.total_steps:
+                break
+
+    def _forward_backward(self, batch: list[Example], accum: int, last_micro: bool) -> tuple[torch.Tensor, dict]:
+        """Loss of one micro-batch and its gradients (accumulated; DDP syncs only on the last micro-batch)."""
+        self._apply_lfw()
+        skip_sync = self.dist.world > 1 and not last_micro
+        with self.pair.no_sync() if skip_sync else contextlib.nullcontext():
+            loss, stats = self._loss(batch, self.pair, bool(self.cfg["loss"]["gather"]))
+            if bool(torch.isfinite(loss)) or self.dist.world > 1:
+                # under DDP every rank must join the gradient all-reduce; a NaN then reaches
+                # every rank's gradients, so all ranks skip the same update
+                (loss / accum).backward()
+        return loss, stats
+
+    def _update(self, loss: torch.Tensor, where: str) -> None:
+        """One optimizer and scheduler step, unless the loss or a gradient is not finite (then see on_nonfinite)."""
+        if self._check_finite(loss, where):
+            self.optimizer.step()
+            self.scheduler.step()
+            self.updates += 1
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def _log_step(self, logf: Any, bar: Any, index: int, stats: dict[str, float]) -> None:
+        """One ``train_log.jsonl`` record per optimizer step (resident memory included) and the progress bar."""
+        if logf is None:
+            return
+        record = {"step": self.step, "epoch": self.epoch, "batch": index, "lr": self.scheduler.get_last_lr()[0],
+                  "rss_gib": resident_gib(), "k_d": self.lfw.window[0], "k_q": self.lfw.window[1], **stats}
+        logf.write(json.dumps(record) + "\n")
+        logf.flush()
+        bar.update(1)
+        shown = {"loss": f"{stats['loss']:.3f}"}
+        if self.sparse:
+            shown.update(l0_q=f"{stats['l0_q']:.0f}", l0_d=f"{stats['l0_d']:.0f}")
+        bar.set_postfix(**shown)
 
     def _out_of_time(self, start: float) -> bool:
         budget = self.cfg["train"].get("max_seconds")
@@ -440,34 +461,16 @@ class Trainer:
                   for q, idx, sc in zip(qids, top_index.cpu(), top_scores.cpu())}
         mrr = mrr_at_10(ranked, self.dev_qrels, threshold)
         pairs = examples({q: self.dev_queries[q] for q in qids}, self.dev_qrels, int(self.cfg["data"]["min_grade"]))
-        saved_hard, self.hard = self.hard, None
-        self.training_now = False
-        losses = []
-        try:
-            size = int(self.cfg["train"]["batch_size"])
-            for i in range(0, len(pairs), size):
-                chunk = pairs[i:i + size]
-                if len(chunk) >= 2:
-                    losses.append(float(self._loss_dev(chunk)))
-        finally:
-            self.hard = saved_hard
+        size = int(self.cfg["train"]["batch_size"])
+        chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
+        losses = [float(self._loss(c, self.encoder_pair_local, gather=False, dev=True)[0]) for c in chunks if len(c) >= 2]
         self.encoder.train()
         return {"dev_mrr10": round(mrr, 6), "dev_loss": round(sum(losses) / max(1, len(losses)), 6),
                 "dev_queries": len(qids), "dev_docs": len(docs)}
 
-    def _loss_dev(self, batch: list[Example]) -> torch.Tensor:
-        queries, qrels = self.train_queries, self.train_qrels
-        self.train_queries, self.train_qrels = self.dev_queries, self.dev_qrels
-        try:
-            return self._loss(batch, self.encoder_pair_local, gather=False)[0]
-        finally:
-            self.train_queries, self.train_qrels = queries, qrels
-
     @property
     def encoder_pair_local(self) -> nn.Module:
         return self.pair.module if isinstance(self.pair, nn.parallel.DistributedDataParallel) else self.pair
-
-    training_now = False
 
 
 def train(config: dict[str, Any], data_dir: str | Path, output_dir: str | Path) -> dict[str, Any]:
