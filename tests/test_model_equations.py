@@ -11,8 +11,10 @@ from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, info_nce, ramp
 from prosper_pyserini.model.lrn import LRN
 from prosper_pyserini.model.sparse import (
+    active_terms,
     conditional_topk,
     gather_rows,
+    l0,
     last_token_index,
     literal_indicator,
     log_saturate,
@@ -181,3 +183,9 @@ def test_lfw_schedule_narrows_when_vectors_fit() -> None:
     fresh = LFWSchedule([(8, 4), (4, 2)])
     fresh.load_state_dict(state)
     assert fresh.window == (4, 2)
+
+
+def test_active_terms_and_their_mean():
+    w = torch.tensor([[1.0, 0.0, 2.0, 0.5], [0.0, 0.0, 0.0, 0.0], [0.0, -1.0, 0.0, 0.0]])
+    assert active_terms(w).tolist() == [3, 0, 1]
+    assert l0(w) == pytest.approx(4 / 3)

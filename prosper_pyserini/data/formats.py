@@ -337,12 +337,17 @@ def read_run(path: str | os.PathLike[str], on_error: OnError = "raise", report: 
     return run
 
 
+def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """``(docid, score)`` best first, ties by docid ascending: the one order every run is read and written in."""
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
 def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[str], tag: str) -> None:
-    """TREC run sorted by descending score (ties by docid, so the file is deterministic)."""
+    """TREC run in :func:`ranked` order, so the file is deterministic."""
     if not tag or any(ch.isspace() for ch in tag):
         raise ValueError(f"run tag must be one non-empty word, not {tag!r}")
     with atomic_write(path) as out:
-        for qid, ranked in run.items():
-            ordered = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))
+        for qid, scores in run.items():
+            ordered = ranked(scores)
             for rank, (docid, score) in enumerate(ordered, start=1):
                 out.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")

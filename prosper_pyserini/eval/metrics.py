@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from prosper_pyserini.data.formats import Qrels, Run
+from prosper_pyserini.data.formats import Qrels, Run, ranked
 from prosper_pyserini.eval.validate import ValidationReport, evaluated_queries, load_qrels, load_run, system_name
 
 DEFAULT_METRICS = ["hit@1", "hit@10", "hit@100", "hit@1000", "mrr@10", "recall@100", "recall@1000", "ndcg@10"]
@@ -95,9 +95,9 @@ class EvalResults:
         return np.cumsum(counts) / len(self.qids)
 
 
-def rank_order(ranked: Mapping[str, float]) -> list[str]:
-    """Doc ids by score descending, ties by docid ascending (our one tie-breaking rule)."""
-    return [doc for doc, _ in sorted(ranked.items(), key=lambda item: (-item[1], item[0]))]
+def rank_order(scores: Mapping[str, float]) -> list[str]:
+    """Doc ids in :func:`~prosper_pyserini.data.formats.ranked` order."""
+    return [doc for doc, _ in ranked(scores)]
 
 
 def deterministic(run: Run, qids: Sequence[str]) -> dict[str, dict[str, float]]:

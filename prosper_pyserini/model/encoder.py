@@ -20,6 +20,7 @@ from .backbone import Arch, Backbone, load_backbone
 from .base import EncoderBase, Side
 from .lrn import LRN
 from .sparse import (
+    active_terms,
     conditional_topk,
     gather_rows,
     last_token_index,
@@ -182,7 +183,7 @@ class SparseEncoder(EncoderBase):
             weights = weights * literal.to(weights.dtype)
         elif cfg.expansion_only:
             weights = weights * (~literal).to(weights.dtype)
-        l0_before = (weights != 0).sum(dim=-1)
+        l0_before = active_terms(weights)
         if self.lfw_enabled:
             k_d, k_q = self.lfw_override or (cfg.k_d, cfg.k_q)
             weights = conditional_topk(weights, k_q if side == "query" else k_d)

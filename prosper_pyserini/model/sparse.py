@@ -108,7 +108,7 @@ def conditional_topk(weights: torch.Tensor, k: int) -> torch.Tensor:
         raise ValueError(f"LFW window k must be positive, not {k}")
     if k >= weights.size(-1):
         return weights
-    over = (weights != 0).sum(dim=-1) > k
+    over = active_terms(weights) > k
     if not bool(over.any()):
         return weights
     keep = torch.zeros_like(weights, dtype=torch.bool)
@@ -140,6 +140,11 @@ def literal_indicator(input_ids: torch.Tensor, attention_mask: torch.Tensor, voc
     return ind
 
 
-def l0(weights: torch.Tensor) -> torch.Tensor:
-    """Mean number of active (non-zero) terms per row, for monitoring."""
-    return (weights != 0).float().sum(dim=-1).mean()
+def active_terms(weights: torch.Tensor) -> torch.Tensor:
+    """‖w‖₀ of each row: its number of active (non-zero) terms (the window LFW bounds, the sparsity we log)."""
+    return (weights != 0).sum(dim=-1)
+
+
+def l0(weights: torch.Tensor) -> float:
+    """Mean ‖w‖₀ over the rows, for monitoring."""
+    return float(active_terms(weights).float().mean())

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from prosper_pyserini.data.formats import Doc, Run
+from prosper_pyserini.data.formats import Doc, Run, ranked
 from prosper_pyserini.encode.collection import read_vectors
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 
@@ -96,8 +96,7 @@ def top_k(scores: np.ndarray, docids: list[str], k: int) -> list[tuple[str, int]
     if len(hits) > k:  # keep every document tied with the k-th score, then sort those few
         kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
         hits = hits[scores[hits] >= kth]
-    order = sorted(hits.tolist(), key=lambda i: (-scores[i], docids[i]))[:k]
-    return [(docids[i], int(scores[i])) for i in order]
+    return [(d, int(s)) for d, s in ranked({docids[i]: int(scores[i]) for i in hits.tolist()})[:k]]
 
 
 def exact_search(collection_dir: str, query_vectors: Mapping[str, Mapping[str, int]], k: int = 1000) -> Run:

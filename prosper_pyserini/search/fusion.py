@@ -13,7 +13,7 @@ from ranx import Qrels, fuse, optimize_fusion
 from ranx import Run as RanxRun
 
 from prosper_pyserini.data.formats import Qrels as QrelsDict
-from prosper_pyserini.data.formats import Run
+from prosper_pyserini.data.formats import Run, ranked
 
 METHODS = {"rrf": None, "wsum": "min-max"}  # method → score normalisation
 PLACEHOLDER = "__no_result__"
@@ -44,6 +44,6 @@ def fuse_runs(runs: Sequence[Run], method: str, params: Mapping[str, Any], k: in
                  method=method, params=dict(params)).to_dict()
     out: Run = {}
     for qid in qids:
-        ranked = {d: float(s) for d, s in fused.get(qid, {}).items() if d != PLACEHOLDER}
-        out[qid] = dict(sorted(ranked.items(), key=lambda item: (-item[1], item[0]))[:k])
+        scores = {d: float(s) for d, s in fused.get(qid, {}).items() if d != PLACEHOLDER}
+        out[qid] = dict(ranked(scores)[:k])
     return out

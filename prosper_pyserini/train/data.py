@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from prosper_pyserini.data.formats import InputError, Qrels, read_corpus, read_qrels, read_queries, read_run
+from prosper_pyserini.data.formats import InputError, Qrels, ranked, read_corpus, read_qrels, read_queries, read_run
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ class HardNegatives:
     def __init__(self, run_path: str | Path, qrels: Qrels, corpus: dict[str, str], top: int, seed: int):
         run = read_run(run_path)
         self.pool: dict[str, list[str]] = {}
-        for qid, ranked in run.items():
+        for qid, scores in run.items():
             judged = qrels.get(qid, {})
-            ordered = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))[:top]
+            ordered = ranked(scores)[:top]
             self.pool[qid] = [d for d, _ in ordered if judged.get(d, 0) < 1 and d in corpus]
         self.rng = random.Random(seed)
         covered = sum(1 for q in qrels if self.pool.get(q))

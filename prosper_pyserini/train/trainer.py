@@ -27,6 +27,7 @@ from prosper_pyserini.data.formats import Qrels, atomic_write
 from prosper_pyserini.model import DenseConfig, DenseEncoder, EncoderBase, SparseConfig, SparseEncoder, load_encoder
 from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, gather_with_grad, info_nce, ramp
+from prosper_pyserini.model.sparse import l0
 
 from .data import Example, HardNegatives, PreparedData, examples
 
@@ -231,10 +232,7 @@ class Trainer:
             fq, fd = flops(q_out.raw), flops(d_out.raw)
             loss = loss + lam_q * fq + lam_d * fd
             stats.update(flops_q=fq.item(), flops_d=fd.item(), lambda_q=lam_q, lambda_d=lam_d,
-                         l0_q=float((q_out.final != 0).sum(-1).float().mean()),
-                         l0_d=float((d_out.final != 0).sum(-1).float().mean()),
-                         l0_q_raw=float((q_out.raw != 0).sum(-1).float().mean()),
-                         l0_d_raw=float((d_out.raw != 0).sum(-1).float().mean()))
+                         l0_q=l0(q_out.final), l0_d=l0(d_out.final), l0_q_raw=l0(q_out.raw), l0_d_raw=l0(d_out.raw))
             if not dev:
                 # every rank sees the same L0 statistics, so the dynamic window moves in step everywhere
                 l0_d, _ = gather_with_grad(d_out.l0_before_lfw.detach())

@@ -32,7 +32,7 @@ TOP = 100
 
 
 def pack(data: Path, bm25_train: Path, cache: Path) -> None:
-    from prosper_pyserini.data.formats import read_qrels, read_run, write_run
+    from prosper_pyserini.data.formats import ranked, read_qrels, read_run, write_run
     from prosper_pyserini.train.data import judged_negatives_run
 
     shutil.rmtree(CARRY, ignore_errors=True)
@@ -43,7 +43,7 @@ def pack(data: Path, bm25_train: Path, cache: Path) -> None:
     shutil.copytree(data, staging / "data")
     (staging / "negatives").mkdir()
     # hard negatives are drawn from the top 100 (data.hard_negatives.top in every config): carry only those
-    bm25 = {q: dict(sorted(r.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]) for q, r in read_run(bm25_train).items()}
+    bm25 = {q: dict(ranked(r)[:TOP]) for q, r in read_run(bm25_train).items()}
     write_run(bm25, staging / "negatives" / "bm25.train.trec", tag="bm25")
     judged = judged_negatives_run(read_qrels(data / "qrels.train.txt"), bm25)
     write_run(judged, staging / "negatives" / "judged.train.trec", tag="judged")
