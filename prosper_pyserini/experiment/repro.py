@@ -22,10 +22,12 @@ from prosper_pyserini.checksums import sha256_tree
 from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.config import load_config
 from prosper_pyserini.data.formats import read_qrels, read_queries, read_run, write_run
-from prosper_pyserini.data.prepared import PreparedDataset
+from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED, PreparedDataset
+from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.steps import Steps
 
 log = logging.getLogger(__name__)
+ENCODE_BATCH_SIZE = 64   # texts per model call when a matrix encodes; part of each encode step's cache key
 
 
 class Experiment:
@@ -54,7 +56,8 @@ class Experiment:
     def prepare_data(self) -> PreparedDataset:
         from prosper_pyserini.data.homedepot import prepare_homedepot, prepare_sample
 
-        spec = {"source": "sample", "seed": 13, "dev_fraction": 0.1, **self.config.get("data", {})}
+        spec = {"source": "sample", "seed": DEFAULT_SEED, "dev_fraction": DEFAULT_DEV_FRACTION,
+                **self.config.get("data", {})}
         if spec["source"] == "prepared":
             self.data = PreparedDataset.load(spec["prepared"])
         else:
@@ -196,7 +199,8 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     assert exp.data is not None
     name = system["name"]
     model, model_inputs = model_step(exp, system)
-    enc = {"scale": 100.0, "batch_size": 64, "query_top_k": 16, **system.get("encode", {})}
+    enc = {"scale": DEFAULT_SCALE, "batch_size": ENCODE_BATCH_SIZE, "query_top_k": DEFAULT_QUERY_TOP_K,
+           **system.get("encode", {})}
     loaded: dict[str, Any] = {}
 
     def encoder() -> Any:
