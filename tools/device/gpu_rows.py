@@ -160,15 +160,23 @@ def forward_throughput(encoder: Any, texts: list[str], batch_size: int) -> dict[
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t
     tokens = sum(int(b["attention_mask"].sum()) for b in batches)
-    params = sum(p.numel() for n, p in encoder.model.named_parameters() if "embed" not in n)
-    hidden, vocab = encoder.config.hidden_size, encoder.config.vocab_size
-    head_positions = len(texts) if encoder.config.arch == "causal" else tokens   # MLMs project every token
-    lrn_positions = len(texts) if encoder.lrn is not None else 0
-    flops = 2 * params * tokens + 2 * hidden * vocab * (head_positions + lrn_positions)
+    flops, params = encode_flops(encoder, tokens, len(texts), encoder.lrn is not None)
     return {"products": len(texts), "tokens": tokens, "seconds": round(seconds, 3), "batch_size": batch_size,
             "products_per_s": round(len(texts) / seconds, 1), "tokens_per_s": round(tokens / seconds),
             "flops": flops, "tflops_per_s": round(flops / seconds / 1e12, 2), "non_embedding_params": params,
             "device": torch.cuda.get_device_name() if cuda else "cpu"}
+
+
+def encode_flops(encoder: Any, tokens: int, products: int, lrn: bool) -> tuple[int, int]:
+    """FLOPs of encoding ``products`` texts of ``tokens`` tokens in all, and the non-embedding parameter count.
+
+    2 × non-embedding parameters per token, plus the vocabulary projections: the LM head at the pooled
+    position of a causal LM (at every token of an MLM) and, with ``lrn``, LRN's once per product.
+    """
+    params = sum(p.numel() for n, p in encoder.model.named_parameters() if "embed" not in n)
+    head_positions = products if encoder.config.arch == "causal" else tokens
+    projections = 2 * encoder.config.hidden_size * encoder.config.vocab_size * (head_positions + products * lrn)
+    return 2 * params * tokens + projections, params
 
 
 def pack_logs(names: list[str], work: Path, out: Path) -> None:

@@ -113,8 +113,9 @@ def lower_bounds(scores: dict[str, dict[str, Any]], corpus: Path) -> tuple[str, 
 
     Its ``encode_s`` spans loading the checkpoint, tokenizing, encoding 54,667 products and 1,030 queries
     and quantizing them on the GPU, so products/s and TFLOP/s computed from it are lower bounds. Tokens are
-    counted here with the backbone's tokenizer, FLOPs as in ``gpu_rows.forward_throughput``.
+    counted here with the backbone's tokenizer, FLOPs by ``gpu_rows.encode_flops``.
     """
+    from gpu_rows import encode_flops
     from tabulate import tabulate
 
     from prosper_pyserini.data.formats import read_corpus
@@ -134,9 +135,7 @@ def lower_bounds(scores: dict[str, dict[str, Any]], corpus: Path) -> tuple[str, 
         cfg = encoder.config
         tokens = sum(int(tokenize(encoder.tokenizer, texts[i:i + 1024], cfg.arch, cfg.max_length)["attention_mask"].sum())
                      for i in range(0, len(texts), 1024))
-        params = sum(p.numel() for n, p in encoder.model.named_parameters() if "embed" not in n)
-        head_positions = len(texts) if cfg.arch == "causal" else tokens
-        flops = 2 * params * tokens + 2 * cfg.hidden_size * cfg.vocab_size * (head_positions + len(texts) * lrn)
+        flops, _ = encode_flops(encoder, tokens, len(texts), lrn)
         tflops = flops / result["encode_s"] / 1e12
         data[name] = {"bound": "lower", "products": len(texts), "tokens": tokens, "seconds": result["encode_s"],
                       "products_per_s": round(len(texts) / result["encode_s"], 1), "flops": flops,
