@@ -13,7 +13,7 @@ from prosper_pyserini.data.formats import read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
 from prosper_pyserini.presets import load_train_config, parse_overrides
 from prosper_pyserini.train.cli import main
-from prosper_pyserini.train.trainer import NonFiniteError, Trainer, mrr_at_10
+from prosper_pyserini.train.trainer import NonFiniteError, RunningTopK, Trainer, mrr_at_10
 
 torch.set_num_threads(2)
 
@@ -58,7 +58,6 @@ def test_mrr_at_10() -> None:
 def _train_loss(trainer: Trainer) -> float:
     """Mean InfoNCE+FLOPS over every training pair in fixed batches, eval mode (no dropout), no grad."""
     trainer.encoder.eval()
-    trainer.training_now = False
     with torch.no_grad():
         losses = [float(trainer._loss(trainer.items[i:i + 8], trainer.encoder_pair_local, False)[0])
                   for i in range(0, len(trainer.items), 8)]
@@ -103,6 +102,48 @@ def test_prosper_validation_best_checkpoint_and_resume(data_dir: Path, splade_di
     assert summary["steps"] == 4
     steps = [r["step"] for r in read_log(out) if "loss" in r]
     assert steps == [1, 2, 3, 4]
+
+
+def test_running_top_k_over_column_blocks() -> None:
+    top = RunningTopK(2, 3, torch.device("cpu"))
+    top.add(torch.tensor([[1.0, 5.0], [0.5, 0.2]]), 0)
+    top.add(torch.tensor([[4.0], [0.9]]), 2)
+    top.add(torch.tensor([[2.0, 6.0], [0.1, 0.3]]), 3)
+    assert top.hits() == [[(4, 6.0), (1, 5.0), (2, 4.0)], [(2, pytest.approx(0.9)), (0, 0.5), (4, pytest.approx(0.3))]]
+    short = RunningTopK(1, 3, torch.device("cpu"))
+    short.add(torch.tensor([[1.0, 2.0]]), 0)
+    assert short.hits() == [[(1, 2.0), (0, 1.0)]]   # fewer columns than k: no −inf filler
+
+
+def test_self_mined_negatives_rank_the_catalogue_and_survive_resume(data_dir: Path, splade_dir: str,
+                                                                     tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    negatives = {"run": None, "n": 1, "top": 5, "self_mine": True}
+    cfg = small(splade_dir, train__epochs=2, train__max_steps=6, data__hard_negatives=negatives, val__enabled=False)
+    trainer = Trainer(cfg, data_dir, out)
+    assert trainer.hard is None                        # the first epoch has in-batch negatives only
+    # mining = the exact top 5 of the whole catalogue, by dense float scores
+    run = trainer.mine_negatives()
+    qids = sorted({e.qid for e in trainer.items})
+    qv = trainer.encoder.encode([trainer.train_queries[q] for q in qids], "query")
+    dv = trainer.encoder.encode([trainer.data.corpus[d] for d in trainer.doc_ids], "doc")
+    dense = qv @ dv.T
+    column = {d: i for i, d in enumerate(trainer.doc_ids)}
+    assert list(run) == qids
+    for j, q in enumerate(qids):   # the five best scores, each the listed product's own (ties may swap products)
+        assert list(run[q].values()) == pytest.approx(dense[j].topk(5).values.tolist(), rel=1e-5)
+        assert [float(dense[j, column[d]]) for d in run[q]] == pytest.approx(list(run[q].values()), rel=1e-5)
+    summary = trainer.train()
+    # 5 batches an epoch: epoch 0 ends at step 5 and mines for epoch 1; the last epoch mines nothing
+    assert summary["epochs"][0]["mined_queries"] == len(qids) and "mined_queries" not in summary["epochs"][1]
+    assert (out / "negatives.epoch0.trec").is_file() and not (out / "negatives.epoch1.trec").exists()
+    for qid, pool in trainer.hard.pool.items():        # judged-relevant products never become negatives
+        assert all(trainer.train_qrels.get(qid, {}).get(d, 0) < 1 for d in pool)
+    resumed = Trainer(small(splade_dir, train__epochs=2, train__max_steps=7, train__resume=str(out / "last"),
+                            data__hard_negatives=negatives, val__enabled=False), data_dir, out)
+    assert resumed.mined_path == out / "negatives.epoch0.trec" and resumed.hard.pool == trainer.hard.pool
+    with pytest.raises(ValueError, match="self_mine=true needs data.hard_negatives.n"):
+        Trainer(small(splade_dir, data__hard_negatives={"self_mine": True}), data_dir, tmp_path / "bad")
 
 
 def test_time_budget_ends_the_epoch_early_validated_and_saved(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from prosper_pyserini.data.formats import InputError, Qrels, ranked, read_corpus, read_qrels, read_queries, read_run
+from prosper_pyserini.data.formats import InputError, Qrels, Run, ranked, read_corpus, read_qrels, read_queries, read_run
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ def examples(queries: dict[str, str], qrels: Qrels, min_grade: int) -> list[Exam
 class HardNegatives:
     """Samples negatives per query among a run's top ``top`` docs, excluding docs judged relevant (grade ≥ 1)."""
 
-    def __init__(self, run_path: str | Path, qrels: Qrels, corpus: dict[str, str], top: int, seed: int):
-        run = read_run(run_path)
+    def __init__(self, run: Run, qrels: Qrels, corpus: dict[str, str], top: int, seed: int, source: str | Path):
         self.pool: dict[str, list[str]] = {}
         for qid, scores in run.items():
             judged = qrels.get(qid, {})
@@ -60,9 +59,14 @@ class HardNegatives:
             self.pool[qid] = [d for d, _ in ordered if judged.get(d, 0) < 1 and d in corpus]
         self.rng = random.Random(seed)
         covered = sum(1 for q in qrels if self.pool.get(q))
-        log.info("hard negatives: %d/%d train queries have candidates in %s", covered, len(qrels), run_path)
+        log.info("hard negatives: %d/%d train queries have candidates in %s", covered, len(qrels), source)
         if not covered:
-            raise InputError(run_path, None, "no query of the training qrels has hard-negative candidates")
+            raise InputError(source, None, "no query of the training qrels has hard-negative candidates")
+
+    @classmethod
+    def from_file(cls, run_path: str | Path, qrels: Qrels, corpus: dict[str, str], top: int, seed: int) -> HardNegatives:
+        """Negatives mined from a TREC run file (e.g. BM25 over the train queries)."""
+        return cls(read_run(run_path), qrels, corpus, top, seed, run_path)
 
     def sample(self, qid: str, n: int, fallback: list[str], judged: dict[str, int]) -> list[str]:
         """``n`` negatives; a query short of candidates gets random corpus docs not judged relevant for it."""
