@@ -76,6 +76,25 @@ def load_train_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[s
     return config
 
 
+# Keys added to the presets after results were cached, each with the value every earlier run had. A config
+# that leaves such a key at that value keeps the cache identity it had before the key existed, so adding an
+# option to the trainer retrains nothing (see :func:`cache_identity`).
+ADDED_KEYS: dict[tuple[str, ...], Any] = {("data", "hard_negatives", "self_mine"): False}
+
+
+def cache_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the :data:`ADDED_KEYS` that sit at their old implicit value: what identifies a model."""
+    out = copy.deepcopy(config)
+    for path, old_value in ADDED_KEYS.items():
+        *parents, leaf = path
+        section = out
+        for name in parents:
+            section = section.get(name, {})
+        if leaf in section and section[leaf] == old_value:
+            del section[leaf]
+    return out
+
+
 _POSITIVE = [("train", "batch_size"), ("val", "batch_size")]
 _NUMERIC = [("loss", "temperature"), ("loss", "lambda_q"), ("loss", "lambda_d"), ("train", "lr"),
             ("train", "weight_decay"), ("train", "warmup_epochs")]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from prosper_pyserini.data.formats import read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
-from prosper_pyserini.presets import load_train_config, parse_overrides
+from prosper_pyserini.presets import cache_identity, load_train_config, parse_overrides
 from prosper_pyserini.train.cli import main
 from prosper_pyserini.train.trainer import NonFiniteError, RunningTopK, Trainer, mrr_at_10
 
@@ -48,6 +48,10 @@ def test_config_layers_and_overrides() -> None:
         load_train_config("prosper", ["model.kq=3"])
     with pytest.raises(FileNotFoundError, match="presets"):
         load_train_config("nope")
+    # an option added later, left at its old implicit value, does not change a cached model's identity
+    assert "self_mine" not in cache_identity(base)["data"]["hard_negatives"] and "self_mine" in base["data"]["hard_negatives"]
+    mined = load_train_config("prosper", ["data.hard_negatives.self_mine=true"])
+    assert cache_identity(mined)["data"]["hard_negatives"]["self_mine"] is True
 
 
 def test_mrr_at_10() -> None:

@@ -163,7 +163,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     spec = system.get("train")
     if not spec:
         return system["model"], {"model": system["model"]}
-    from prosper_pyserini.presets import load_train_config
+    from prosper_pyserini.presets import cache_identity, load_train_config
     from prosper_pyserini.train.trainer import train
 
     assert exp.data is not None
@@ -179,7 +179,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
         overrides += hard_negative_overrides(negatives, mined)
         inputs["hard_negatives"] = sha256_tree(mined)
     config = load_train_config(spec.get("config", "prosper"), overrides)
-    inputs["config"] = config  # the resolved config: a changed preset file retrains too
+    inputs["config"] = cache_identity(config)  # the resolved config: a changed preset file retrains too
     out = exp.steps.run(f"train:{system['name']}", exp.work / "checkpoints" / system["name"], inputs,
                         lambda partial: train(config, exp.data.root, partial))
     exp.stats.setdefault(system["name"], {})["training"] = json.loads((out / "summary.json").read_text())
