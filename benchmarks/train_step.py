@@ -53,7 +53,6 @@ def main() -> None:
     batch = next(iter(trainer.loader))
     enc = trainer.encoder
     enc.train()
-    trainer.training_now = True
 
     def ours() -> None:
         trainer._apply_lfw()
@@ -64,11 +63,11 @@ def main() -> None:
         trainer.scheduler.step()
         trainer.optimizer.zero_grad(set_to_none=True)
 
-    q_in, d_in, _ = trainer._batch_inputs(batch)
+    q_in, d_in, _ = trainer._batch_inputs(batch, trainer.train_queries, trainer.train_qrels, None)
     model = AutoModelForMaskedLM.from_pretrained(resolve_model("splade-tiny").path, dtype=torch.float32).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=float(config["train"]["lr"]),
-                                  weight_decay=float(config["train"]["weight_decay"]))
-    lam_q, lam_d = float(config["loss"]["lambda_q"]), float(config["loss"]["lambda_d"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.train.lr,
+                                  weight_decay=config.train.weight_decay)
+    lam_q, lam_d = config.loss.lambda_q, config.loss.lambda_d
 
     def pool(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = model(**inputs).logits

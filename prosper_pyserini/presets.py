@@ -1,26 +1,130 @@
-"""Training presets: ``configs/prosper.yaml`` holds the paper's defaults; a preset and ``key=value`` override it.
+"""Training configs, typed: ``configs/prosper.yaml`` holds every default once; a preset and overrides change it.
 
-Below every layer that reads them (the model layer for zero-shot encoders, the trainer, the experiment
-driver), beside :mod:`prosper_pyserini.config`, so none of them imports another for a preset.
+:func:`load_train_config` merges defaults ← preset ← ``key=value`` overrides with :func:`config.merge
+<prosper_pyserini.config.merge>` (unknown keys rejected) and returns a :class:`TrainConfig` whose sections
+are checked dataclasses (wrong types fail with the key's path). The dataclasses carry no defaults: the
+YAML does, so a value is never stated twice. Below every layer that reads them (the model layer for
+zero-shot encoders, the trainer, the experiment driver), so none of them imports another for a preset.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
-from prosper_pyserini.config import apply_overrides, read_yaml
+from prosper_pyserini.config import ConfigError, apply_overrides, merge, read_mapping, typed
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULTS = "prosper"
 
 
-def _read(path: Path) -> dict[str, Any]:
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}:1: a config must be a YAML mapping")
-    return data
+@dataclass(frozen=True)
+class ModelSection:
+    """The encoder (sparse keys are :class:`~prosper_pyserini.model.encoder.SparseConfig`'s, dense ones DenseConfig's)."""
+
+    kind: Literal["sparse", "dense"]
+    backbone: str
+    arch: Literal["causal", "mlm"] | None
+    lrn_q: bool
+    lrn_d: bool
+    lrn_mode: Literal["paper", "add", "review"]
+    literal_only: bool
+    expansion_only: bool
+    lfw: bool
+    k_q: int
+    k_d: int
+    norm_q: Literal["none", "l1", "l2"]
+    norm_d: Literal["none", "l1", "l2"]
+    max_length: int
+    pooling: Literal["cls", "mean", "last"]
+    norm: Literal["none", "l2"]
+
+
+@dataclass(frozen=True)
+class LFWSection:
+    schedule: list[list[int]] | None
+    warmup_steps: int
+    ready_fraction: float
+    history: int
+
+
+@dataclass(frozen=True)
+class LossSection:
+    temperature: float
+    lambda_q: float
+    lambda_d: float
+    flops_ramp_steps: int | None
+    gather: bool
+
+
+@dataclass(frozen=True)
+class HardNegativesSection:
+    run: str | None
+    n: int
+    top: int
+    self_mine: bool
+
+
+@dataclass(frozen=True)
+class DataSection:
+    min_grade: int
+    mask_false_negatives: bool
+    hard_negatives: HardNegativesSection
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    epochs: int
+    batch_size: int
+    grad_accum: int
+    lr: float
+    weight_decay: float
+    warmup_epochs: float
+    bf16: bool
+    grad_checkpointing: bool
+    max_steps: int | None
+    max_seconds: float | None
+    seed: int
+    log_every: int
+    num_threads: int
+    resume: str | None
+    save_every: int | None
+    on_nonfinite: Literal["stop", "skip"]
+
+
+@dataclass(frozen=True)
+class ValSection:
+    enabled: bool
+    max_queries: int | None
+    max_docs: int | None
+    rel_threshold: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training config, as ``prosper-train`` and ``prosper-repro`` resolve it."""
+
+    model: ModelSection
+    lfw: LFWSection
+    loss: LossSection
+    data: DataSection
+    train: TrainSection
+    val: ValSection
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain nested mapping (what ``config.yaml`` in a checkpoint folder holds)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **sections: Any) -> TrainConfig:
+        """A copy with whole sections swapped, e.g. ``cfg.replace(train=dataclasses.replace(cfg.train, lr=1e-4))``."""
+        return dataclasses.replace(self, **sections)
+
+
+_POSITIVE = ("train.batch_size", "train.grad_accum", "train.epochs", "val.batch_size")
 
 
 def preset_path(name_or_path: str | Path) -> Path:
@@ -35,45 +139,34 @@ def preset_path(name_or_path: str | Path) -> Path:
     raise FileNotFoundError(f"{name_or_path}: no such config file or preset (presets: {known})")
 
 
-def merge(base: dict[str, Any], update: dict[str, Any], where: str = "") -> dict[str, Any]:
-    """Deep merge; a key absent from ``base`` is an error (catches typos that would silently do nothing)."""
-    out = copy.deepcopy(base)
-    for key, value in update.items():
-        dotted = f"{where}{key}"
-        if key not in out:
-            raise KeyError(f"unknown config key {dotted!r}")
-        if isinstance(out[key], dict) and isinstance(value, dict):
-            out[key] = merge(out[key], value, f"{dotted}.")
-        else:
-            out[key] = value
-    return out
-
-
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     """``a.b=value`` strings → nested dict; values parsed as YAML (``1e-5``, ``true``, ``[[512, 256]]``, ``null``)."""
     return apply_overrides({}, items)
 
 
-def load_train_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[str] | dict[str, Any] = ()) -> dict[str, Any]:
-    """Defaults ← preset ← overrides. Numbers written like ``3e-5`` (which YAML reads as text) are coerced."""
-    config = _read(CONFIG_DIR / f"{DEFAULTS}.yaml")
+def load_train_config(name_or_path: str | Path = DEFAULTS,
+                      overrides: Iterable[str] | dict[str, Any] = ()) -> TrainConfig:
+    """Defaults ← preset ← overrides, as a checked :class:`TrainConfig`.
+
+    Args:
+        name_or_path: a preset name or a YAML file holding only the keys it changes.
+        overrides: ``key=value`` strings or a nested mapping.
+    Returns:
+        the typed config. An unknown key is a ``KeyError``, a wrong type or a non-positive batch size a
+        :class:`~prosper_pyserini.config.ConfigError`, each naming the key's path.
+    """
+    config = read_mapping(CONFIG_DIR / f"{DEFAULTS}.yaml")
     path = preset_path(name_or_path)
     if path.resolve() != (CONFIG_DIR / f"{DEFAULTS}.yaml").resolve():
-        config = merge(config, _read(path))
+        config = merge(config, read_mapping(path), strict=True)
     extra = overrides if isinstance(overrides, dict) else parse_overrides(overrides)
-    config = merge(config, extra)
-    for section, key in _NUMERIC:
-        value = config[section][key]
-        if isinstance(value, str):
-            try:
-                config[section][key] = float(value)
-            except ValueError:
-                raise ValueError(f"{section}.{key}={value!r} is not a number") from None
-    for section, key in _POSITIVE:  # a zero batch fails deep inside torch, after the model has loaded
-        value = config[section][key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{section}.{key}={value!r} must be a positive integer")
-    return config
+    result = typed(TrainConfig, merge(config, extra, strict=True))
+    for dotted in _POSITIVE:   # a zero batch fails deep inside torch, after the model has loaded
+        section, key = dotted.split(".")
+        value = getattr(getattr(result, section), key)
+        if value < 1:
+            raise ConfigError(f"{dotted}={value!r} must be a positive integer")
+    return result
 
 
 # Keys added to the presets after results were cached, each with the value every earlier run had. A config
@@ -82,9 +175,9 @@ def load_train_config(name_or_path: str | Path = DEFAULTS, overrides: Iterable[s
 ADDED_KEYS: dict[tuple[str, ...], Any] = {("data", "hard_negatives", "self_mine"): False}
 
 
-def cache_identity(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` without the :data:`ADDED_KEYS` that sit at their old implicit value: what identifies a model."""
-    out = copy.deepcopy(config)
+def cache_identity(config: TrainConfig) -> dict[str, Any]:
+    """``config`` as a mapping without the :data:`ADDED_KEYS` at their old implicit value: what identifies a model."""
+    out = copy.deepcopy(config.to_dict())
     for path, old_value in ADDED_KEYS.items():
         *parents, leaf = path
         section = out
@@ -93,8 +186,3 @@ def cache_identity(config: dict[str, Any]) -> dict[str, Any]:
         if leaf in section and section[leaf] == old_value:
             del section[leaf]
     return out
-
-
-_POSITIVE = [("train", "batch_size"), ("val", "batch_size")]
-_NUMERIC = [("loss", "temperature"), ("loss", "lambda_q"), ("loss", "lambda_d"), ("train", "lr"),
-            ("train", "weight_decay"), ("train", "warmup_epochs")]

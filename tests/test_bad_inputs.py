@@ -57,7 +57,7 @@ def commands() -> dict[str, Callable]:
     from prosper_pyserini.data.cli import main as data
     from prosper_pyserini.encode.cli import main as encode
     from prosper_pyserini.eval.cli import evaluate_command
-    from prosper_pyserini.experiment.repro import main as repro
+    from prosper_pyserini.experiment.cli import main as repro
     from prosper_pyserini.index.cli import main as index
     from prosper_pyserini.search.cli import main as search
     from prosper_pyserini.train.cli import main as train
@@ -490,7 +490,7 @@ def test_a_failed_build_leaves_the_old_index_and_a_good_one_replaces_it(world: W
 
 
 def test_debug_shows_the_traceback(world: World, tmp_path: Path) -> None:
-    from prosper_pyserini.experiment.repro import main
+    from prosper_pyserini.experiment.cli import main
 
     args = repro(world, tmp_path, "data.source=prepared", f"data.prepared={tmp_path / 'nowhere'}")
     quiet = CliRunner().invoke(main, args, env={"PROSPER_DEBUG": ""})

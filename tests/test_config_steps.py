@@ -1,9 +1,12 @@
 """Config overrides and the step cache that makes re-runs cheap."""
 
+from dataclasses import dataclass
+from typing import Literal
+
 import pytest
 
 from prosper_pyserini.checksums import sha256_tree
-from prosper_pyserini.config import apply_overrides, load_config
+from prosper_pyserini.config import ConfigError, apply_overrides, load_config, merge, typed
 from prosper_pyserini.steps import Steps
 
 
@@ -22,6 +25,53 @@ def test_bad_overrides(tmp_path):
     (tmp_path / "c.yaml").write_text("- a list\n")
     with pytest.raises(ValueError, match="must be a YAML mapping"):
         load_config(tmp_path / "c.yaml")
+
+
+def test_extends_merges_deeply_and_merge_strict_names_the_key(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nsearch: {k: 1000, threads: 2}\nsystems: [{name: a}, {name: b}]\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\nsearch: {threads: 8}\nsystems: [{name: c}]\n")
+    config = load_config(tmp_path / "child.yaml", ["search.k=10"])
+    assert config == {"name": "child", "search": {"k": 10, "threads": 8}, "systems": [{"name": "c"}]}
+    assert merge({"a": {"b": 1}}, {"a": {"c": 2}}) == {"a": {"b": 1, "c": 2}}
+    with pytest.raises(KeyError, match="'a.c'"):
+        merge({"a": {"b": 1}}, {"a": {"c": 2}}, strict=True)
+
+
+@dataclass(frozen=True)
+class _Inner:
+    k: int
+    ratio: float
+    mode: Literal["x", "y"]
+
+
+@dataclass(frozen=True)
+class _Outer:
+    name: str
+    flag: bool
+    cap: int | None
+    windows: list[list[int]] | None
+    inner: _Inner
+
+
+def test_typed_sections_check_every_key_and_type():
+    good = {"name": "n", "flag": True, "cap": None, "windows": [[2, 1]], "inner": {"k": 3, "ratio": "3e-5", "mode": "y"}}
+    out = typed(_Outer, good)
+    assert out == _Outer("n", True, None, [[2, 1]], _Inner(3, 3e-5, "y"))
+    assert typed(_Inner, {"k": 1, "ratio": 2, "mode": "x"}).ratio == 2   # an int is a float, kept as written
+    bad = [({"inner": {**good["inner"], "k": 1.5}}, "inner.k=1.5 must be an integer"),
+           ({"inner": {**good["inner"], "k": True}}, "inner.k=True must be an integer"),
+           ({"inner": {**good["inner"], "ratio": "fast"}}, "inner.ratio='fast' is not a number"),
+           ({"inner": {**good["inner"], "mode": "z"}}, "inner.mode must be one of x, y, not 'z'"),
+           ({"flag": "yes"}, "flag='yes' must be a bool"),
+           ({"cap": "3"}, "cap='3' must be an integer"),
+           ({"windows": [[2, "a"]]}, r"windows\[0\]\[1\]='a' must be an integer"),
+           ({"inner": 3}, "inner: expected a mapping"),
+           ({"extra": 1}, "unknown config key 'extra'")]
+    for change, message in bad:
+        with pytest.raises(ConfigError, match=message):
+            typed(_Outer, {**good, **change})
+    with pytest.raises(ConfigError, match="missing config key 'inner.mode'"):
+        typed(_Outer, {**good, "inner": {"k": 1, "ratio": 1.0}})
 
 
 def test_steps_reuse_and_redo(tmp_path):

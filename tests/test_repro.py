@@ -8,7 +8,8 @@ import yaml
 from click.testing import CliRunner
 
 from prosper_pyserini.config import load_config
-from prosper_pyserini.experiment.repro import check_systems, main
+from prosper_pyserini.experiment.cli import main
+from prosper_pyserini.experiment.repro import check_systems
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from prosper_pyserini.data.formats import read_queries, write_run
+from prosper_pyserini.config import ConfigError
+from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
 from prosper_pyserini.presets import cache_identity, load_train_config, parse_overrides
 from prosper_pyserini.train.cli import main
@@ -34,29 +35,37 @@ def read_log(out: Path) -> list[dict]:
 
 def test_config_layers_and_overrides() -> None:
     base = load_train_config()
-    assert base["model"]["k_q"] == 256 and base["model"]["k_d"] == 512 and base["model"]["norm_q"] == "l2"
-    assert base["loss"]["lambda_q"] == 5e-3 and base["loss"]["lambda_d"] == 1e-3
-    assert base["train"]["lr"] == 3e-5 and base["train"]["weight_decay"] == 0.1 and base["model"]["max_length"] == 64
+    assert base.model.k_q == 256 and base.model.k_d == 512 and base.model.norm_q == "l2"
+    assert base.loss.lambda_q == 5e-3 and base.loss.lambda_d == 1e-3
+    assert base.train.lr == 3e-5 and base.train.weight_decay == 0.1 and base.model.max_length == 64
     splade = load_train_config("splade.yaml")
-    assert not splade["model"]["lrn_q"] and not splade["model"]["lfw"] and splade["data"]["hard_negatives"]["n"] == 1
-    assert load_train_config("dense")["model"]["kind"] == "dense"
+    assert not splade.model.lrn_q and not splade.model.lfw and splade.data.hard_negatives.n == 1
+    assert load_train_config("dense").model.kind == "dense"
     assert parse_overrides(["a.b=1e-5", "c=[[512, 256]]", "d=true", "e=null"]) == \
         {"a": {"b": "1e-5"}, "c": [[512, 256]], "d": True, "e": None}
     cfg = load_train_config("sp-llm", ["train.lr=1e-5", "lfw.schedule=[[512, 256], [256, 128]]"])
-    assert cfg["train"]["lr"] == 1e-5 and cfg["lfw"]["schedule"] == [[512, 256], [256, 128]]
+    assert cfg.train.lr == 1e-5 and cfg.lfw.schedule == [[512, 256], [256, 128]]
     with pytest.raises(KeyError, match="model.kq"):
         load_train_config("prosper", ["model.kq=3"])
     with pytest.raises(FileNotFoundError, match="presets"):
         load_train_config("nope")
+    for override, message in [("train.lr=fast", "train.lr='fast' is not a number"),
+                              ("train.epochs=1.5", "train.epochs=1.5 must be an integer"),
+                              ("model.norm_q=l3", "model.norm_q must be one of none, l1, l2, not 'l3'"),
+                              ("data.hard_negatives.n=[1]", r"data.hard_negatives.n=\[1\] must be an integer"),
+                              ("val.batch_size=0", "val.batch_size=0 must be a positive integer")]:
+        with pytest.raises(ConfigError, match=message):
+            load_train_config("prosper", [override])
     # an option added later, left at its old implicit value, does not change a cached model's identity
-    assert "self_mine" not in cache_identity(base)["data"]["hard_negatives"] and "self_mine" in base["data"]["hard_negatives"]
+    assert "self_mine" not in cache_identity(base)["data"]["hard_negatives"] and base.data.hard_negatives.self_mine is False
     mined = load_train_config("prosper", ["data.hard_negatives.self_mine=true"])
     assert cache_identity(mined)["data"]["hard_negatives"]["self_mine"] is True
 
 
 def test_mrr_at_10() -> None:
     qrels = {"a": {"x": 2, "y": 1}, "b": {"z": 2}}
-    assert mrr_at_10({"a": ["y", "x"], "b": ["q"] * 10 + ["z"]}, qrels, 2) == pytest.approx(0.25)
+    assert mrr_at_10({"a": ["y", "x"], "b": [f"n{i}" for i in range(10)] + ["z"]}, qrels, 2) == pytest.approx(0.25)
+    assert mrr_at_10({"a": ["x"], "b": [], "c": ["x"]}, qrels, 2) == pytest.approx(1 / 3)   # empty or unjudged: 0
 
 
 def _train_loss(trainer: Trainer) -> float:
@@ -130,7 +139,7 @@ def test_self_mined_negatives_rank_the_catalogue_and_survive_resume(data_dir: Pa
     run = trainer.mine_negatives()
     qids = sorted({e.qid for e in trainer.items})
     qv = trainer.encoder.encode([trainer.train_queries[q] for q in qids], "query")
-    dv = trainer.encoder.encode([trainer.data.corpus[d] for d in trainer.doc_ids], "doc")
+    dv = trainer.encoder.encode([trainer.corpus[d] for d in trainer.doc_ids], "doc")
     dense = qv @ dv.T
     column = {d: i for i, d in enumerate(trainer.doc_ids)}
     assert list(run) == qids
@@ -266,10 +275,14 @@ def test_judged_negatives_run_prefers_judged_low_grades_and_falls_back():
 
 def test_tiny_dataset_reads_back(data_dir: Path) -> None:
     """The hand-written catalog makes a valid prepared folder (every judged id is in the corpus)."""
-    from prosper_pyserini.train.data import PreparedData, examples
+    from prosper_pyserini.data.prepared import PreparedDataset
+    from prosper_pyserini.train.data import examples
 
-    data = PreparedData(data_dir)
-    queries, qrels = data.split("train")
-    assert len(queries) == 30 and len(data.corpus) == 24
+    data = PreparedDataset(data_dir)
+    corpus = data.texts()
+    queries, qrels = data.judged_split("train", corpus)
+    assert len(queries) == 30 and len(corpus) == 24
     assert len(examples(queries, qrels, 2)) == 33   # three queries have two relevant products
-    assert data.split("dev")[0]
+    assert data.judged_split("dev", corpus)[0]
+    with pytest.raises(InputError, match=r"qrels.train.txt: 1 judged doc id\(s\) not in the corpus"):
+        data.judged_split("train", set(corpus) - {"p01"})

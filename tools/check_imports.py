@@ -1,5 +1,5 @@
 """Check the package's import graph: no cycles, no stage importing a stage above it, no library module
-importing a command-line module (docs/DESIGN.md).
+importing a command-line module or click (docs/DESIGN.md).
 
     python tools/check_imports.py [PACKAGE_DIR]        # exit 1 and one line per problem
 
@@ -20,6 +20,9 @@ LAYERS = {"data": 0, "model": 1, "explain": 1, "train": 2, "encode": 2, "index":
 SIBLINGS = {("train", "encode"), ("encode", "train")}   # same layer, but neither needs the other
 
 
+CLI_HELPERS = {"cli_errors"}   # the one-line-error mixin the command lines share: click, but no command
+
+
 def is_cli(module: str) -> bool:
     """Command-line modules sit on top of everything: they may compose stages, but nothing imports them."""
     last = module.rpartition(".")[2]
@@ -32,6 +35,16 @@ def modules(root: Path) -> dict[str, Path]:
         parts = path.relative_to(root.parent).with_suffix("").parts
         out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return out
+
+
+def imports_click(path: Path) -> bool:
+    """Whether the file imports click anywhere (module level or inside a function)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+        if any(n == "click" or n.startswith("click.") for n in names):
+            return True
+    return False
 
 
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
@@ -108,6 +121,9 @@ def main() -> int:
                 problems.append(f"cli: library module {source} imports the command-line module {target}")
             elif not is_cli(source) and (dst_layer > src_layer or (src_stage, dst_stage) in SIBLINGS):
                 problems.append(f"layer: {source} ({src_stage or 'shared'}) imports {target} ({dst_stage})")
+    problems += [f"click: library module {name} imports click (raise a typed error; the CLI turns it into a message)"
+                 for name, path in sorted(known.items())
+                 if not is_cli(name) and name.rpartition(".")[2] not in CLI_HELPERS and imports_click(path)]
     for problem in problems:
         print(problem)
     print(f"{len(known)} modules, {sum(map(len, graph.values()))} import edges, {len(problems)} problems")

@@ -23,7 +23,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Container, Iterable, Iterator, Mapping
 
 from prosper_pyserini import __version__
 from prosper_pyserini.checksums import sha256_file
@@ -110,6 +110,21 @@ class PreparedDataset:
 
     def docs(self) -> Iterator[Doc]:
         return read_corpus(self.corpus, text_fields=["contents"])
+
+    def texts(self) -> dict[str, str]:
+        """Product id → text for the whole catalogue (what training batches and validation encode)."""
+        if not self.corpus.is_file():
+            raise InputError(self.corpus, None, "no such file (is --data a prepared dataset folder?)")
+        return {doc.id: doc.text for doc in self.docs()}
+
+    def judged_split(self, split: str, corpus_ids: Container[str]) -> tuple[dict[str, str], Qrels]:
+        """A split's queries and qrels, every judged product checked to be one of ``corpus_ids``."""
+        queries, qrels = self.queries(split), self.qrels(split)
+        missing = sorted({d for judged in qrels.values() for d in judged if d not in corpus_ids})
+        if missing:
+            raise InputError(self.qrels_path(split), None,
+                             f"{len(missing)} judged doc id(s) not in the corpus, e.g. {missing[0]!r}")
+        return queries, qrels
 
 
 def _check_split(split: str) -> str:

@@ -1,4 +1,4 @@
-"""``prosper-repro``: run a declared experiment (data × systems → runs → evaluation → report) with one command.
+"""Run a declared experiment (data × systems → runs → evaluation → report) with one command.
 
 The config (``eval/*.yaml``) names the data, the systems and the evaluation queries; every step is cached
 (:mod:`prosper_pyserini.steps`), so a re-run only redoes what changed and ``--force`` redoes everything.
@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-import click
-
 from prosper_pyserini.checksums import sha256_tree
-from prosper_pyserini.cli_errors import Command
-from prosper_pyserini.config import load_config
-from prosper_pyserini.data.formats import read_qrels, read_queries, read_run, write_run
+from prosper_pyserini.config import ConfigError, load_config
+from prosper_pyserini.data.formats import InputError, read_qrels, read_queries, read_run, write_run
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED, PreparedDataset
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.steps import Steps
@@ -73,7 +68,7 @@ class Experiment:
                     prepare_homedepot(spec["raw"], out, products=spec.get("products"), seed=spec["seed"],
                                       dev_fraction=spec["dev_fraction"])
                 else:
-                    raise click.ClickException(f"data.source must be sample, homedepot or prepared, not {spec['source']!r}")
+                    raise ConfigError(f"data.source must be sample, homedepot or prepared, not {spec['source']!r}")
 
             self.data = PreparedDataset.load(self.steps.run("data", self.work / "data", inputs, produce))
         self.checksums["corpus"] = sha256_tree(self.data.corpus)
@@ -95,7 +90,7 @@ class Experiment:
         kind = system.get("type")
         handler = SYSTEMS.get(kind)
         if handler is None:
-            raise click.ClickException(f"system {system.get('name')!r}: unknown type {kind!r} (known: {', '.join(SYSTEMS)})")
+            raise ConfigError(f"system {system.get('name')!r}: unknown type {kind!r} (known: {', '.join(SYSTEMS)})")
         return handler(self, system, queries, tag)
 
     def search_step(self, system: dict[str, Any], queries: Path, tag: str, upstream: dict[str, Any],
@@ -268,7 +263,7 @@ def fusion_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     by_name = {s["name"]: s for s in exp.config.get("systems", [])}
     missing = [n for n in system["runs"] if n not in by_name]
     if missing:
-        raise click.ClickException(f"system {system['name']!r}: fuses unknown systems {missing}")
+        raise ConfigError(f"system {system['name']!r}: fuses unknown systems {missing}")
     components = [by_name[n] for n in system["runs"]]
     method, metric = system.get("method", "rrf"), system.get("metric", "mrr@10")
     tune_queries, tune_qrels = exp.query_set("tuning")
@@ -294,11 +289,11 @@ def run_file_system(exp: Experiment, system: dict[str, Any], queries: Path, tag:
     """
     path = Path(system["path"])
     if not path.is_file():
-        raise click.ClickException(f"{path}: no such run (system {system['name']!r} is made by: "
-                                   f"{system.get('made_by', 'not stated')})")
+        raise InputError(path, None, f"no such run (system {system['name']!r} is made by: "
+                                     f"{system.get('made_by', 'not stated')})")
     if tag or queries != exp.query_set("evaluation")[0]:
-        raise click.ClickException(f"system {system['name']!r} is a run file made for the evaluation queries "
-                                   "only; it cannot be searched for other queries or mine hard negatives")
+        raise ConfigError(f"system {system['name']!r} is a run file made for the evaluation queries "
+                          "only; it cannot be searched for other queries or mine hard negatives")
     if system.get("stats"):
         stats = json.loads(Path(system["stats"]).read_text(encoding="utf-8"))
         exp.stats.setdefault(system["name"], {}).update({k: stats[k] for k in ("sparsity", "training") if k in stats})
@@ -412,7 +407,7 @@ def check_systems(config: dict[str, Any]) -> None:
                 except (ValueError, KeyError, FileNotFoundError) as err:
                     problems.append(f"system {name!r}: training config: {err.args[0] if isinstance(err, KeyError) else err}")
     if problems:
-        raise click.UsageError("; ".join(problems))
+        raise ConfigError("; ".join(problems))
 
 
 # ---------------------------------------------------------------------------------------- evaluation
@@ -436,7 +431,7 @@ def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path
         mark_significance(results, spec["baseline"], spec["correction"], spec["alpha"])
     for report in results.validation:
         for message in report.messages():
-            click.echo(f"warning: {message}", err=True)
+            log.warning("%s", message)
     tables.print_table(results)
     folder = exp.report_dir
     tables.write_tables(results, folder / "results")
@@ -494,47 +489,33 @@ def queries_of(exp: Experiment) -> Path:
     return exp.query_set("evaluation")[0]
 
 
-@click.command("prosper-repro", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Experiment YAML (eval/*.yaml).")
-@click.option("--force", is_flag=True, help="Redo every step even where a cached output matches.")
-@click.option("--only", multiple=True, help="Run only these systems (by name; repeatable).")
-@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Also rewrite this Markdown file's <!-- prosper-repro:NAME:begin/end --> block with the results.")
-@click.argument("overrides", nargs=-1)
-def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | None, overrides: tuple[str, ...]) -> None:
-    """Run an experiment matrix end to end and write its report.
+def load_experiment(config_path: str | Path, overrides: list[str], only: list[str] = (),
+                    force: bool = False) -> tuple[Experiment, list[dict[str, Any]]]:
+    """The experiment of a YAML config and the systems to run, every problem found before any work.
 
-    OVERRIDES are key=value pairs applied to the config, e.g. evaluation.split=all or
-    data.raw=/path/train.csv.zip.
+    Args:
+        config_path: the experiment YAML.
+        overrides: ``key=value`` items applied to it.
+        only: system names to run (all when empty).
+        force: redo every step even where a cached output matches.
+    Raises:
+        ConfigError: unknown keys, systems or types; InputError: the YAML itself at FILE:LINE.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("faiss").setLevel(logging.WARNING)
-    command = "prosper-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    try:
-        config = load_config(config_path, overrides)
-    except ValueError as err:  # InputError (the YAML at FILE:LINE) or an override that is not key=value
-        raise click.UsageError(str(err)) from None
+    config = load_config(config_path, overrides)
     check_systems(config)
     unknown = sorted(set(only) - {s.get("name") for s in config["systems"]})
     if unknown:
-        raise click.UsageError(f"--only {', '.join(unknown)}: no such system (systems: "
-                               f"{', '.join(str(s.get('name')) for s in config['systems'])})")
-    exp = Experiment(config, Path(config_path), list(overrides), force)
-    if readme is not None:
-        from prosper_pyserini.eval.report import splice_block
-        try:
-            splice_block(readme, f"prosper-repro:{exp.name}", None)
-        except ValueError as err:
-            raise click.ClickException(str(err)) from None
+        raise ConfigError(f"--only {', '.join(unknown)}: no such system (systems: "
+                          f"{', '.join(str(s.get('name')) for s in config['systems'])})")
+    systems = [s for s in config["systems"] if not only or s["name"] in only]
+    return Experiment(config, Path(config_path), list(overrides), force), systems
+
+
+def run_experiment(exp: Experiment, systems: list[dict[str, Any]], readme: Path | None = None,
+                   command: str = "prosper-repro") -> Path:
+    """Run ``systems`` end to end and write the report (and ``readme``'s block); returns the report's path."""
     started = time.perf_counter()
     exp.prepare_data()
     queries, qrels = exp.query_set("evaluation")
-    systems = [s for s in config.get("systems", []) if not only or s["name"] in only]
     run_files = {s["name"]: exp.run_system(s, queries, tag="") for s in systems}
-    report = evaluate_and_report(exp, run_files, qrels, command, readme, time.perf_counter() - started)
-    click.echo(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
-
-
-if __name__ == "__main__":
-    main()
+    return evaluate_and_report(exp, run_files, qrels, command, readme, time.perf_counter() - started)

@@ -6,7 +6,9 @@ sparse and the dense encoder, so neither imports the other.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import torch
 from .base import HEADS, MANIFEST, EncoderBase
 from .dense import DenseConfig, DenseEncoder
 from .encoder import SparseConfig, SparseEncoder
+
+log = logging.getLogger(__name__)
 
 
 def _load_extra(encoder: EncoderBase, directory: Path) -> None:
@@ -31,6 +35,7 @@ def _load_extra(encoder: EncoderBase, directory: Path) -> None:
     if "head_bias" in tensors:
         encoder.head_bias.data.copy_(tensors["head_bias"])
 
+
 def load_encoder(name_or_path: str | os.PathLike[str], config: str | dict[str, Any] | None = None,
                  **overrides: Any) -> EncoderBase:
     """A trained checkpoint (directory with ``prosper.json``) or a zero-shot encoder on a plain backbone.
@@ -42,28 +47,32 @@ def load_encoder(name_or_path: str | os.PathLike[str], config: str | dict[str, A
     path = Path(name_or_path)
     manifest_path = path / MANIFEST
     if manifest_path.is_file():
+        if config is not None:
+            log.info("%s is a checkpoint: its own %s model config applies", path, MANIFEST)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        values = {**manifest["config"], **overrides}
-        if manifest["kind"] == "dense":
-            encoder: EncoderBase = DenseEncoder.from_backbone(str(path), DenseConfig.from_dict(values))
-        else:
-            encoder = SparseEncoder.from_backbone(str(path), SparseConfig.from_dict(values))
+        encoder = _build(manifest["kind"], str(path), {**manifest["config"], **overrides})
+        if isinstance(encoder, SparseEncoder):
             # keep the original backbone name for provenance, not the checkpoint directory
             encoder.config.backbone = manifest["config"].get("backbone") or str(path)
         _load_extra(encoder, path)
         return encoder.to(default_device()).eval()
-    model_section = _model_section(config, str(name_or_path))
-    model_section.update(overrides)
-    model_section["backbone"] = str(name_or_path)
-    if model_section.get("kind", "sparse") == "dense":
-        encoder = DenseEncoder.from_backbone(str(name_or_path), DenseConfig.from_dict(model_section))
-    else:
-        encoder = SparseEncoder.from_backbone(str(name_or_path), SparseConfig.from_dict(model_section))
+    model_section = {**_model_section(config, str(name_or_path)), **overrides, "backbone": str(name_or_path)}
+    encoder = _build(model_section.get("kind", "sparse"), str(name_or_path), model_section)
     return encoder.to(default_device()).eval()
+
+
+def _build(kind: str, backbone: str, values: dict[str, Any]) -> EncoderBase:
+    """The one sparse/dense switch: ``kind`` → encoder class, ``values`` → its config."""
+    if kind == "dense":
+        return DenseEncoder.from_backbone(backbone, DenseConfig.from_dict(values))
+    if kind == "sparse":
+        return SparseEncoder.from_backbone(backbone, SparseConfig.from_dict(values))
+    raise ValueError(f"model.kind must be sparse or dense, not {kind!r}")
 
 def default_device() -> torch.device:
     """Where loaded encoders run: ``PROSPER_DEVICE`` if set, else the GPU when there is one."""
     return torch.device(os.environ.get("PROSPER_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu"))
+
 
 def _model_section(config: str | dict[str, Any] | None, name_or_path: str) -> dict[str, Any]:
     from prosper_pyserini.presets import load_train_config
@@ -78,4 +87,4 @@ def _model_section(config: str | dict[str, Any] | None, name_or_path: str) -> di
         location, gguf_file, hint = resolve(name_or_path)
         hf = AutoConfig.from_pretrained(location, **({"gguf_file": gguf_file} if gguf_file else {}))
         config = "sp-llm" if detect_arch(hf, gguf_file, hint)[0] == "causal" else "splade"
-    return dict(load_train_config(config)["model"])
+    return dataclasses.asdict(load_train_config(config).model)

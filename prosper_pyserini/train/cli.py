@@ -43,7 +43,7 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     if print_config:
-        click.echo(yaml.safe_dump(config, sort_keys=False))
+        click.echo(yaml.safe_dump(config.to_dict(), sort_keys=False))
         return
     from prosper_pyserini.weights import UnknownModelError
 

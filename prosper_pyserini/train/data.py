@@ -1,4 +1,4 @@
-"""Training data from a prepared dataset folder: (query, positive[, hard negatives]) examples and batches."""
+"""Training examples from a prepared dataset: (query, positive) pairs and the hard negatives that join them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from prosper_pyserini.data.formats import InputError, Qrels, Run, ranked, read_corpus, read_qrels, read_queries, read_run
+from prosper_pyserini.data.formats import InputError, Qrels, Run, ranked, read_run
 
 log = logging.getLogger(__name__)
 
@@ -16,27 +16,6 @@ log = logging.getLogger(__name__)
 class Example:
     qid: str
     docid: str
-
-
-class PreparedData:
-    """The DESIGN.md folder: ``corpus/products.jsonl``, ``queries.{train,dev}.tsv``, ``qrels.{train,dev}.txt``."""
-
-    def __init__(self, directory: str | Path):
-        self.dir = Path(directory)
-        corpus = self.dir / "corpus" / "products.jsonl"
-        if not corpus.is_file():
-            raise InputError(corpus, None, "no such file (is --data a prepared dataset folder?)")
-        self.corpus: dict[str, str] = {doc.id: doc.text for doc in read_corpus(corpus)}
-
-    def split(self, name: str) -> tuple[dict[str, str], Qrels]:
-        queries = read_queries(self.dir / f"queries.{name}.tsv")
-        qrels_path = self.dir / f"qrels.{name}.txt"
-        qrels = read_qrels(qrels_path)
-        missing = sorted({d for judged in qrels.values() for d in judged} - self.corpus.keys())
-        if missing:
-            raise InputError(qrels_path, None,
-                             f"{len(missing)} judged doc id(s) not in the corpus, e.g. {missing[0]!r}")
-        return queries, qrels
 
 
 def examples(queries: dict[str, str], qrels: Qrels, min_grade: int) -> list[Example]:

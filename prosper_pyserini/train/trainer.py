@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
 import logging
 import math
@@ -26,12 +27,14 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from prosper_pyserini.data.formats import Qrels, Run, atomic_write, write_run
-from prosper_pyserini.model import DenseConfig, DenseEncoder, EncoderBase, SparseConfig, SparseEncoder, load_encoder
+from prosper_pyserini.data.prepared import PreparedDataset
+from prosper_pyserini.model import EncoderBase, SparseEncoder, load_encoder
 from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, gather_with_grad, info_nce, ramp
 from prosper_pyserini.model.sparse import l0
+from prosper_pyserini.presets import TrainConfig
 
-from .data import Example, HardNegatives, PreparedData, examples
+from .data import Example, HardNegatives, examples
 
 log = logging.getLogger(__name__)
 STATE = "trainer_state.pt"
@@ -78,12 +81,24 @@ def _setup_distributed() -> _Dist:
 
 
 def mrr_at_10(ranked: dict[str, list[str]], qrels: Qrels, threshold: int) -> float:
-    """Mean reciprocal rank of the first doc with grade ≥ ``threshold`` in the top 10 (0 when none)."""
-    total = 0.0
-    for qid, docs in ranked.items():
-        judged = qrels.get(qid, {})
-        total += next((1.0 / r for r, d in enumerate(docs[:10], 1) if judged.get(d, 0) >= threshold), 0.0)
-    return total / max(1, len(ranked))
+    """MRR@10 of ranked lists, grade ≥ ``threshold`` relevant, by ranx (the library ``prosper-eval`` scores with).
+
+    Every query of ``ranked`` counts (0 when none of its top 10 is relevant, or it has no relevant doc).
+    """
+    from ranx import Qrels as RanxQrels
+    from ranx import Run as RanxRun
+    from ranx import evaluate
+
+    judged = {q: {d: g for d, g in qrels.get(q, {}).items() if g >= threshold} for q in ranked}
+    scored = {q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, docs in ranked.items() if docs}
+    if not scored or not any(judged.values()):
+        return 0.0
+    run = RanxRun.from_dict(scored)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*unsafe cast.*")   # numba note about ranx's doc-id hashes
+        per_query = evaluate(RanxQrels.from_dict({q: j for q, j in judged.items() if j}), run, "mrr@10",
+                             return_mean=False, make_comparable=True)
+    return float(sum(per_query)) / len(ranked)
 
 
 def resident_gib() -> float | None:
@@ -138,56 +153,43 @@ def trim_heap() -> None:
 _LIBC: Any = None
 
 
-def build_encoder(model_cfg: dict[str, Any]) -> EncoderBase:
-    """A fresh encoder on ``model.backbone``; a saved checkpoint as backbone keeps its own model config."""
-    backbone = model_cfg["backbone"]
-    if (Path(backbone) / "prosper.json").is_file():
-        log.info("model.backbone %s is a checkpoint: its prosper.json model config applies", backbone)
-        return load_encoder(backbone)
-    if model_cfg.get("kind", "sparse") == "dense":
-        return DenseEncoder.from_backbone(backbone, DenseConfig.from_dict(model_cfg))
-    if model_cfg.get("kind", "sparse") != "sparse":
-        raise ValueError(f"model.kind must be sparse or dense, not {model_cfg['kind']!r}")
-    return SparseEncoder.from_backbone(backbone, SparseConfig.from_dict(model_cfg))
-
-
 class Trainer:
     """Train one encoder on a prepared dataset folder; writes ``best/``, ``last/``, ``train_log.jsonl``."""
 
-    def __init__(self, config: dict[str, Any], data_dir: str | Path, output_dir: str | Path):
+    def __init__(self, config: TrainConfig, data_dir: str | Path, output_dir: str | Path):
         self.cfg = config
         self.out = Path(output_dir)
         self.dist = _setup_distributed()
-        tc = config["train"]
-        torch.set_num_threads(int(tc["num_threads"]))
+        tc = config.train
+        torch.set_num_threads(tc.num_threads)
         self.device = torch.device(f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu")
-        random.seed(tc["seed"])
-        torch.manual_seed(tc["seed"])
-        self.autocast = self.device.type == "cuda" and bool(tc["bf16"])
+        random.seed(tc.seed)
+        torch.manual_seed(tc.seed)
+        self.autocast = self.device.type == "cuda" and tc.bf16
 
-        self.data = PreparedData(data_dir)
-        self.train_queries, self.train_qrels = self.data.split("train")
-        self.items = examples(self.train_queries, self.train_qrels, int(config["data"]["min_grade"]))
-        hn = config["data"]["hard_negatives"]
-        self.n_neg = int(hn["n"] or 0)
-        self.self_mine = bool(hn.get("self_mine"))
+        self.data = PreparedDataset(Path(data_dir))
+        self.corpus = self.data.texts()
+        self.train_queries, self.train_qrels = self.data.judged_split("train", self.corpus)
+        self.items = examples(self.train_queries, self.train_qrels, config.data.min_grade)
+        hn = config.data.hard_negatives
+        self.n_neg = hn.n
+        self.self_mine = hn.self_mine
         if self.self_mine and self.n_neg < 1:
             raise ValueError("data.hard_negatives.self_mine=true needs data.hard_negatives.n >= 1")
         self.hard: HardNegatives | None = None
-        if self.n_neg > 0 and hn["run"]:
-            self.hard = HardNegatives.from_file(hn["run"], self.train_qrels, self.data.corpus, int(hn["top"]),
-                                                tc["seed"])
+        if self.n_neg > 0 and hn.run:
+            self.hard = HardNegatives.from_file(hn.run, self.train_qrels, self.corpus, hn.top, tc.seed)
         elif self.n_neg > 0 and not self.self_mine:
             raise ValueError("data.hard_negatives.n > 0 needs data.hard_negatives.run=RUN "
                              "(a TREC run over queries.train.tsv, e.g. BM25) or data.hard_negatives.self_mine=true")
         self.mined_path: Path | None = None   # the latest self-mined run (kept in the trainer state for resume)
-        self.doc_ids = sorted(self.data.corpus)
-        self.dev_queries, self.dev_qrels = self.data.split("dev") if config["val"]["enabled"] else ({}, {})
+        self.doc_ids = sorted(self.corpus)
+        self.dev_queries, self.dev_qrels = self.data.judged_split("dev", self.corpus) if config.val.enabled else ({}, {})
 
-        resume = tc.get("resume")
-        self.encoder = load_encoder(resume) if resume else build_encoder(dict(config["model"]))
+        backbone = tc.resume or config.model.backbone   # a checkpoint keeps its own model config
+        self.encoder = load_encoder(backbone, config=dataclasses.asdict(config.model))
         self.encoder.to(self.device)
-        if tc["grad_checkpointing"]:
+        if tc.grad_checkpointing:
             # non-reentrant checkpointing works with DDP's find_unused_parameters and frozen inputs
             model, kwargs = self.encoder.model, {"use_reentrant": False}
             if hasattr(model, "activation_checkpointing_enable"):   # transformers ≥ 5 name
@@ -195,10 +197,9 @@ class Trainer:
             else:
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         self.sparse = isinstance(self.encoder, SparseEncoder)
-        mc = config["model"]
-        windows = config["lfw"]["schedule"] or [(mc["k_d"], mc["k_q"])]
-        self.lfw = LFWSchedule([tuple(w) for w in windows], int(config["lfw"]["warmup_steps"] or 0),
-                               float(config["lfw"]["ready_fraction"]), int(config["lfw"]["history"]))
+        windows = config.lfw.schedule or [(config.model.k_d, config.model.k_q)]
+        self.lfw = LFWSchedule([tuple(w) for w in windows], config.lfw.warmup_steps, config.lfw.ready_fraction,
+                               config.lfw.history)
 
         self.pair: nn.Module = _Pair(self.encoder)
         if self.dist.world > 1:
@@ -206,31 +207,31 @@ class Trainer:
                 self.pair, device_ids=[self.dist.local_rank] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)
         if self.dist.world > 1:
-            sampler = DistributedSampler(self.items, self.dist.world, self.dist.rank, shuffle=True, seed=tc["seed"])
+            sampler = DistributedSampler(self.items, self.dist.world, self.dist.rank, shuffle=True, seed=tc.seed)
         else:
-            sampler = RandomSampler(self.items, generator=torch.Generator().manual_seed(tc["seed"]))
+            sampler = RandomSampler(self.items, generator=torch.Generator().manual_seed(tc.seed))
         self.sampler = sampler
-        self.loader = DataLoader(self.items, batch_size=int(tc["batch_size"]), sampler=sampler,
+        self.loader = DataLoader(self.items, batch_size=tc.batch_size, sampler=sampler,
                                  collate_fn=list, drop_last=self.dist.world > 1)
-        accum = int(tc["grad_accum"])
+        accum = tc.grad_accum
         self.steps_per_epoch = max(1, math.ceil(len(self.loader) / accum))
-        self.total_steps = int(tc["epochs"]) * self.steps_per_epoch
-        if tc["max_steps"]:
-            self.total_steps = min(self.total_steps, int(tc["max_steps"]))
+        self.total_steps = tc.epochs * self.steps_per_epoch
+        if tc.max_steps:
+            self.total_steps = min(self.total_steps, tc.max_steps)
         decay = [p for n, p in self.encoder.named_parameters() if p.ndim >= 2]
         no_decay = [p for n, p in self.encoder.named_parameters() if p.ndim < 2]
-        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": float(tc["weight_decay"])},
-                                            {"params": no_decay, "weight_decay": 0.0}], lr=float(tc["lr"]))
+        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
+                                            {"params": no_decay, "weight_decay": 0.0}], lr=tc.lr)
         from transformers import get_linear_schedule_with_warmup
 
-        warmup = int(round(float(tc["warmup_epochs"]) * self.steps_per_epoch))
+        warmup = int(round(tc.warmup_epochs * self.steps_per_epoch))
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, warmup, self.total_steps)
-        ramp_steps = config["loss"]["flops_ramp_steps"]
-        self.ramp_steps = int(ramp_steps) if ramp_steps is not None else self.steps_per_epoch
+        ramp_steps = config.loss.flops_ramp_steps
+        self.ramp_steps = ramp_steps if ramp_steps is not None else self.steps_per_epoch
         self.step, self.epoch, self.skip_batches, self.best = 0, 0, 0, -1.0
         self.updates = 0   # optimizer updates applied in this process (steps minus skipped batches)
-        if resume:
-            self._load_state(Path(resume))
+        if tc.resume:
+            self._load_state(Path(tc.resume))
 
     # ---------------------------------------------------------------------------------------- steps
 
@@ -242,10 +243,10 @@ class Trainer:
             for e in batch:
                 docids += hard.sample(e.qid, self.n_neg, self.doc_ids, qrels.get(e.qid, {}))
         q = self.encoder.tokenize([queries[e.qid] for e in batch])
-        d = self.encoder.tokenize([self.data.corpus[i] for i in docids])
-        exclude = torch.tensor([[qrels.get(e.qid, {}).get(doc, 0) >= int(self.cfg["data"]["min_grade"])
+        d = self.encoder.tokenize([self.corpus[i] for i in docids])
+        exclude = torch.tensor([[qrels.get(e.qid, {}).get(doc, 0) >= self.cfg.data.min_grade
                                  for doc in docids] for e in batch], device=self.device)
-        if not self.cfg["data"]["mask_false_negatives"]:
+        if not self.cfg.data.mask_false_negatives:
             exclude[:] = False
         return q, d, exclude
 
@@ -272,13 +273,13 @@ class Trainer:
                 full[:, offset:offset + exclude.size(1)] = exclude
                 exclude = full
         positives = torch.arange(q.size(0), device=q.device) + offset
-        lc = self.cfg["loss"]
-        nce = info_nce(q.float(), d.float(), positives, float(lc["temperature"]), exclude)
+        lc = self.cfg.loss
+        nce = info_nce(q.float(), d.float(), positives, lc.temperature, exclude)
         stats = {"nce": nce.item()}
         loss = nce
         if self.sparse:
-            lam_q = ramp(float(lc["lambda_q"]), self.step, self.ramp_steps)
-            lam_d = ramp(float(lc["lambda_d"]), self.step, self.ramp_steps)
+            lam_q = ramp(lc.lambda_q, self.step, self.ramp_steps)
+            lam_d = ramp(lc.lambda_d, self.step, self.ramp_steps)
             fq, fd = flops(q_out.raw), flops(d_out.raw)
             loss = loss + lam_q * fq + lam_d * fd
             stats.update(flops_q=fq.item(), flops_d=fd.item(), lambda_q=lam_q, lambda_d=lam_d,
@@ -293,7 +294,7 @@ class Trainer:
 
     def _apply_lfw(self) -> None:
         if self.sparse:
-            self.encoder.lfw_enabled = bool(self.cfg["model"]["lfw"]) and self.lfw.active(self.step)
+            self.encoder.lfw_enabled = self.cfg.model.lfw and self.lfw.active(self.step)
             self.encoder.lfw_override = self.lfw.window
 
     def _check_finite(self, loss: torch.Tensor, where: str) -> bool:
@@ -309,7 +310,7 @@ class Trainer:
         if bad is None:
             return True
         message = f"{bad} at {where}"
-        if self.cfg["train"].get("on_nonfinite", "stop") == "skip":
+        if self.cfg.train.on_nonfinite == "skip":
             log.warning("skipping update: %s", message)
             return False
         raise NonFiniteError(message)
@@ -321,7 +322,7 @@ class Trainer:
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
             with atomic_write(self.out / "config.yaml") as fh:
-                yaml.safe_dump(self.cfg, fh, sort_keys=False)
+                yaml.safe_dump(self.cfg.to_dict(), fh, sort_keys=False)
         logf = open(self.out / "train_log.jsonl", "a", encoding="utf-8") if self.dist.main else None
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.dist.main)
         summary: dict[str, Any] = {"epochs": []}
@@ -348,12 +349,12 @@ class Trainer:
 
     def _train_epoch(self, logf: Any, bar: Any, summary: dict[str, Any], start: float) -> None:
         """The batches of this epoch not yet seen (all of them unless resumed mid-epoch), until max steps."""
-        tc = self.cfg["train"]
-        accum = int(tc["grad_accum"])
+        tc = self.cfg.train
+        accum = tc.grad_accum
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(self.epoch)
         else:
-            self.sampler.generator.manual_seed(int(tc["seed"]) + self.epoch)
+            self.sampler.generator.manual_seed(tc.seed + self.epoch)
         self.encoder.train()
         self.optimizer.zero_grad(set_to_none=True)
         micro = 0
@@ -372,12 +373,11 @@ class Trainer:
             self.step += 1
             self.skip_batches = index + 1
             self._log_step(logf, bar, index, stats)
-            save_every = tc.get("save_every")
-            if save_every and self.step % int(save_every) == 0:
+            if tc.save_every and self.step % tc.save_every == 0:
                 self._save_last()
             if self._out_of_time(start):
                 log.warning("train.max_seconds=%s reached at step %d of %d: ending this epoch now",
-                            tc["max_seconds"], self.step, self.total_steps)
+                            tc.max_seconds, self.step, self.total_steps)
                 summary["stopped_at_step"], self.total_steps = self.step, self.step
             if self.step >= self.total_steps:
                 break
@@ -387,7 +387,7 @@ class Trainer:
         self._apply_lfw()
         skip_sync = self.dist.world > 1 and not last_micro
         with self.pair.no_sync() if skip_sync else contextlib.nullcontext():
-            loss, stats = self._loss(batch, self.pair, bool(self.cfg["loss"]["gather"]))
+            loss, stats = self._loss(batch, self.pair, self.cfg.loss.gather)
             if bool(torch.isfinite(loss)) or self.dist.world > 1:
                 # under DDP every rank must join the gradient all-reduce; a NaN then reaches
                 # every rank's gradients, so all ranks skip the same update
@@ -419,14 +419,14 @@ class Trainer:
         bar.set_postfix(**shown)
 
     def _out_of_time(self, start: float) -> bool:
-        budget = self.cfg["train"].get("max_seconds")
-        return budget is not None and time.time() - start > float(budget)
+        budget = self.cfg.train.max_seconds
+        return budget is not None and time.time() - start > budget
 
     def _end_epoch(self) -> dict[str, Any]:
         result: dict[str, Any] = {"epoch": self.epoch, "step": self.step}
         if self.dist.main:
             self._finalise_lfw_config()
-            if self.cfg["val"]["enabled"]:
+            if self.cfg.val.enabled:
                 result.update(self.validate())
                 if result["dev_mrr10"] > self.best:
                     self.best = result["dev_mrr10"]
@@ -488,30 +488,30 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Dev loss on dev pairs and dev MRR@10 by exact brute-force scoring against the candidate docs."""
-        vc = self.cfg["val"]
-        threshold = int(vc["rel_threshold"])
+        vc = self.cfg.val
+        threshold = vc.rel_threshold
         qids = [q for q in self.dev_queries if any(g >= threshold for g in self.dev_qrels.get(q, {}).values())]
-        if vc["max_queries"]:
-            qids = qids[: int(vc["max_queries"])]
+        if vc.max_queries:
+            qids = qids[: vc.max_queries]
         if not qids:
             raise ValueError(f"no dev query has a doc with grade >= {threshold}")
         judged = sorted({d for q in qids for d in self.dev_qrels.get(q, {})})
         docs = self.doc_ids
-        if vc["max_docs"] and int(vc["max_docs"]) < len(docs):
+        if vc.max_docs and vc.max_docs < len(docs):
             rest = sorted(set(docs) - set(judged))
-            extra = max(0, int(vc["max_docs"]) - len(judged))
-            docs = judged + random.Random(int(self.cfg["train"]["seed"])).sample(rest, min(extra, len(rest)))
+            extra = max(0, vc.max_docs - len(judged))
+            docs = judged + random.Random(self.cfg.train.seed).sample(rest, min(extra, len(rest)))
         self.encoder.eval()
-        bs = int(vc["batch_size"])
+        bs = vc.batch_size
         qvec = self.encoder.encode([self.dev_queries[q] for q in qids], "query", bs).to(self.device)
         top = RunningTopK(len(qids), 10, self.device)
         for start in tqdm(range(0, len(docs), bs), desc="dev", leave=False):
-            dvec = self.encoder.encode([self.data.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
+            dvec = self.encoder.encode([self.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
             top.add(qvec @ dvec.T, start)
         ranked = {q: [docs[i] for i, _ in hits] for q, hits in zip(qids, top.hits())}
         mrr = mrr_at_10(ranked, self.dev_qrels, threshold)
-        pairs = examples({q: self.dev_queries[q] for q in qids}, self.dev_qrels, int(self.cfg["data"]["min_grade"]))
-        size = int(self.cfg["train"]["batch_size"])
+        pairs = examples({q: self.dev_queries[q] for q in qids}, self.dev_qrels, self.cfg.data.min_grade)
+        size = self.cfg.train.batch_size
         chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
         losses = [float(self._loss(c, self.encoder_pair_local, gather=False, dev=True)[0]) for c in chunks if len(c) >= 2]
         self.encoder.train()
@@ -526,15 +526,15 @@ class Trainer:
         ~9k training queries costs about one encoding pass over the catalogue.
         """
         qids = sorted({e.qid for e in self.items})
-        k = int(self.cfg["data"]["hard_negatives"]["top"])
-        bs = int(self.cfg["val"]["batch_size"])
+        k = self.cfg.data.hard_negatives.top
+        bs = self.cfg.val.batch_size
         with warnings.catch_warnings():   # "sparse CSR support is in beta": CSR x dense is all this needs
             warnings.simplefilter("ignore", UserWarning)
             qvec = self.encoder.encode([self.train_queries[q] for q in qids], "query", bs).to(self.device).to_sparse_csr()
         top = RunningTopK(len(qids), k, self.device)
         docs = self.doc_ids
         for start in tqdm(range(0, len(docs), bs), desc="mine", leave=False):
-            dvec = self.encoder.encode([self.data.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
+            dvec = self.encoder.encode([self.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
             top.add(qvec @ dvec.T.contiguous(), start)
         self.encoder.train()
         return {q: {docs[i]: score for i, score in hits} for q, hits in zip(qids, top.hits())}
@@ -554,8 +554,8 @@ class Trainer:
         return len(self.hard.pool) if self.hard else 0
 
     def _use_mined(self, path: Path) -> None:
-        hn, seed = self.cfg["data"]["hard_negatives"], int(self.cfg["train"]["seed"]) + self.epoch + 1
-        self.hard = HardNegatives.from_file(path, self.train_qrels, self.data.corpus, int(hn["top"]), seed)
+        seed = self.cfg.train.seed + self.epoch + 1
+        self.hard = HardNegatives.from_file(path, self.train_qrels, self.corpus, self.cfg.data.hard_negatives.top, seed)
         self.mined_path = path
 
     @property
@@ -563,6 +563,6 @@ class Trainer:
         return self.pair.module if isinstance(self.pair, nn.parallel.DistributedDataParallel) else self.pair
 
 
-def train(config: dict[str, Any], data_dir: str | Path, output_dir: str | Path) -> dict[str, Any]:
+def train(config: TrainConfig, data_dir: str | Path, output_dir: str | Path) -> dict[str, Any]:
     """Build a :class:`Trainer` and run it; returns the summary (also written to ``summary.json``)."""
     return Trainer(config, data_dir, output_dir).train()

@@ -1,0 +1,48 @@
+"""``prosper-repro``: the thin command line over :func:`prosper_pyserini.experiment.repro.run_experiment`."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from prosper_pyserini.cli_errors import Command
+
+
+@click.command("prosper-repro", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Experiment YAML (eval/*.yaml).")
+@click.option("--force", is_flag=True, help="Redo every step even where a cached output matches.")
+@click.option("--only", multiple=True, help="Run only these systems (by name; repeatable).")
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also rewrite this Markdown file's <!-- prosper-repro:NAME:begin/end --> block with the results.")
+@click.argument("overrides", nargs=-1)
+def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | None, overrides: tuple[str, ...]) -> None:
+    """Run an experiment matrix end to end and write its report.
+
+    OVERRIDES are key=value pairs applied to the config, e.g. evaluation.split=all or
+    data.raw=/path/train.csv.zip.
+    """
+    from prosper_pyserini.eval.report import splice_block
+    from prosper_pyserini.experiment.repro import load_experiment, run_experiment
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)
+    command = "prosper-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    started = time.perf_counter()
+    try:   # everything wrong with the config or the README block fails here, before any work
+        exp, systems = load_experiment(config_path, list(overrides), list(only), force)
+        if readme is not None:
+            splice_block(readme, f"prosper-repro:{exp.name}", None)
+    except ValueError as err:   # ConfigError, the YAML at FILE:LINE, an override that is not key=value
+        raise click.UsageError(str(err)) from None
+    report = run_experiment(exp, systems, readme, command)
+    click.echo(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
