@@ -84,8 +84,8 @@ class TermWeights:
     def int_vectors(self, weights: torch.Tensor, top_k: int | None = None) -> list[dict[str, int]]:
         """Quantized weights per row; terms whose impact rounds to 0 are dropped (after the top-k cut).
 
-        Rounds whole rows at once (float64, half to even, as ``np.round``): a per-term Python loop cost
-        ~170 ms per product for LLM vocabularies with tens of thousands of active terms.
+        Rounds whole rows at once (float64, half to even, as ``np.round``): a per-term Python loop is far too
+        slow for LLM vocabularies with tens of thousands of active terms per product.
         """
         merged = self.merge(weights)
         quantized = torch.round(merged.double() * self.scale).long()

@@ -25,8 +25,8 @@ def keep_freed_memory() -> None:
     """Let glibc keep freed memory for reuse instead of returning each large block to the system.
 
     Every training step allocates and frees [tokens, vocabulary] tensors of hundreds of MB; by default glibc
-    maps and unmaps each one, and the page faults of the fresh mappings took a third of a SPLADE-tiny step
-    on 2 cores (README, "Performance"). A no-op where the C library is not glibc.
+    maps and unmaps each one, and the page faults of the fresh mappings cost a large share of a CPU step
+    (measured by ``benchmarks/train_step.py``; README, "Performance"). A no-op where the C library is not glibc.
     """
     import ctypes
     import ctypes.util
