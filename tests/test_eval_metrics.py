@@ -22,22 +22,24 @@ FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 #   q1: d1=2 d2=1 d3=0 d4=2    q2: d5=2    q3: d6=1 d7=0 (no grade-2 doc → not evaluated)    q4: d8=2
 # tiny_a.trec:
 #   q1: d3(g0) d2(g1) d1(g2) d9(unjudged) d4(g2)     → first relevant at rank 3
-#   q2: d5 1.0, dz 1.0 (tie; broken by docid → d5 first) → first relevant at rank 1
+#   q2: d5 1.0, dz 1.0 (tie; broken by docid descending, as trec_eval → dz first) → first relevant at rank 2
 #   q3: d6 (not evaluated)   q5: d1 (not in qrels)   q4: absent → scores 0
 # Evaluated queries: q1, q2, q4 (3).
-#   Hit@1   = (0 + 1 + 0) / 3 = 1/3
+#   Hit@1   = (0 + 0 + 0) / 3 = 0
 #   Hit@10  = (1 + 1 + 0) / 3 = 2/3           (Hit@100, Hit@1000 the same)
-#   MRR@10  = (1/3 + 1 + 0) / 3 = 4/9
+#   MRR@10  = (1/3 + 1/2 + 0) / 3 = 5/18
 #   R@3     = (1/2 + 1 + 0) / 3 = 1/2         (q1: only d1 of {d1, d4} in the top 3)
 #   R@100   = (2/2 + 1 + 0) / 3 = 2/3
 #   nDCG@10 graded, gain = grade, discount log2(rank + 1):
 #     q1 DCG  = 0/log2(2) + 1/log2(3) + 2/log2(4) + 0 + 2/log2(6) = 0.630930 + 1 + 0.773706 = 2.404636
 #     q1 IDCG = 2/log2(2) + 2/log2(3) + 1/log2(4)                 = 2 + 1.261860 + 0.5     = 3.761860
-#     q1 = 0.639215, q2 = 1, q4 = 0  → mean = 1.639215 / 3 = 0.546405
+#     q2 DCG  = 0/log2(2) + 2/log2(3) = 1.261860, IDCG = 2/log2(2) = 2
+#     q1 = 0.639215, q2 = 0.630930, q4 = 0  → mean = 1.270145 / 3 = 0.423382
 Q1_NDCG = (1 / math.log2(3) + 2 / math.log2(4) + 2 / math.log2(6)) / (2 + 2 / math.log2(3) + 1 / math.log2(4))
+Q2_NDCG = 1 / math.log2(3)
 HAND = {
-    "hit@1": 1 / 3, "hit@10": 2 / 3, "hit@100": 2 / 3, "hit@1000": 2 / 3, "mrr@10": 4 / 9,
-    "recall@3": 1 / 2, "recall@100": 2 / 3, "recall@1000": 2 / 3, "ndcg@10": (Q1_NDCG + 1) / 3,
+    "hit@1": 0.0, "hit@10": 2 / 3, "hit@100": 2 / 3, "hit@1000": 2 / 3, "mrr@10": 5 / 18,
+    "recall@3": 1 / 2, "recall@100": 2 / 3, "recall@1000": 2 / 3, "ndcg@10": (Q1_NDCG + Q2_NDCG) / 3,
 }
 
 
@@ -50,18 +52,18 @@ def test_hand_checked_tiny_case():
     for name, value in HAND.items():
         assert results.means["tiny_a"][name] == pytest.approx(value, abs=1e-9), name
     assert results.per_query["tiny_a"]["ndcg@10"]["q1"] == pytest.approx(Q1_NDCG)
-    assert results.first_relevant["tiny_a"] == {"q1": 3, "q2": 1, "q4": 0}
+    assert results.first_relevant["tiny_a"] == {"q1": 3, "q2": 2, "q4": 0}
     curve = results.hit_curve("tiny_a")
-    assert curve[0] == pytest.approx(1 / 3) and curve[1] == pytest.approx(1 / 3) and curve[2] == pytest.approx(2 / 3)
+    assert curve[0] == pytest.approx(0) and curve[1] == pytest.approx(1 / 3) and curve[2] == pytest.approx(2 / 3)
 
 
 def test_threshold_one_counts_grade_one_as_relevant():
-    # At threshold 1, q3 (d6 = 1) is evaluated too, and q1's first relevant doc is d2 at rank 2.
+    # At threshold 1, q3 (d6 = 1) is evaluated too, and q1's first relevant doc is d2 at rank 2 (q2's d5 too).
     results, _, _ = evaluate_files([str(FIXTURES / "tiny_a.trec")], str(FIXTURES / "tiny.qrels"),
                                       ["hit@1", "mrr@10"], threshold=1)
     assert results.qids == ["q1", "q2", "q3", "q4"]
-    assert results.means["tiny_a"]["hit@1"] == pytest.approx(2 / 4)  # q2, q3
-    assert results.means["tiny_a"]["mrr@10"] == pytest.approx((1 / 2 + 1 + 1 + 0) / 4)
+    assert results.means["tiny_a"]["hit@1"] == pytest.approx(1 / 4)  # q3
+    assert results.means["tiny_a"]["mrr@10"] == pytest.approx((1 / 2 + 1 / 2 + 1 + 0) / 4)
 
 
 def test_metric_names():

@@ -54,7 +54,7 @@ def test_bad_run_lines_are_counted_by_kind(tmp_path):
     assert len(messages) == 8 and all(m.startswith(run + ": ") for m in messages)
     assert f"{run}: skipped 2 non-numeric scores (first at line 2)" in messages
     assert f"{run}: 1 of 3 evaluated queries missing from the run (scored 0)" in messages
-    assert any("ties broken by docid, ascending" in m for m in messages)
+    assert any("ties broken by docid, descending (as trec_eval)" in m for m in messages)
     assert parsed["q1"] == {"d1": 2.0}
     # the CLI prints each of them, one line each, and still evaluates
     result = CliRunner().invoke(evaluate_command, [run, "--qrels", qrels_path, "--out",

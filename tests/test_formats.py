@@ -61,10 +61,12 @@ def test_queries_qrels_runs_round_trip(tmp_path):
     assert formats.read_queries(tmp_path / "q.tsv") == {"q1": "cordless drill", "q2": "tab here"}
     formats.write_qrels({"q1": {"d1": 2, "d2": 0}}, tmp_path / "qrels.txt")
     assert formats.read_qrels(tmp_path / "qrels.txt") == {"q1": {"d1": 2, "d2": 0}}
-    formats.write_run({"q1": {"d2": 1.0, "d1": 3.5, "d3": 1.0}}, tmp_path / "r.trec", tag="bm25")
+    # ties in trec_eval's order (docid descending), ranked on the scores as printed: 1.0000001 ties 1.0
+    formats.write_run({"q1": {"d2": 1.0, "d1": 3.5, "d3": 1.0000001, "d0": 1.0}}, tmp_path / "r.trec", tag="bm25")
     lines = (tmp_path / "r.trec").read_text().splitlines()
-    assert lines == ["q1 Q0 d1 1 3.500000 bm25", "q1 Q0 d2 2 1.000000 bm25", "q1 Q0 d3 3 1.000000 bm25"]
-    assert formats.read_run(tmp_path / "r.trec") == {"q1": {"d1": 3.5, "d2": 1.0, "d3": 1.0}}
+    assert lines == ["q1 Q0 d1 1 3.500000 bm25", "q1 Q0 d3 2 1.000000 bm25", "q1 Q0 d2 3 1.000000 bm25",
+                     "q1 Q0 d0 4 1.000000 bm25"]
+    assert formats.read_run(tmp_path / "r.trec") == {"q1": {"d1": 3.5, "d3": 1.0, "d2": 1.0, "d0": 1.0}}
 
 
 def test_run_and_qrels_errors(tmp_path):

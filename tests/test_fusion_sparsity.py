@@ -16,9 +16,9 @@ def channels():
 def test_rrf_hand_computed():
     a, b, _ = channels()
     fused = fuse_runs([a, b], "rrf", {"k": 60})
-    # q1: d1 = 1/61 + 1/62, x = 1/62 + 1/61 → a tie, broken by docid
+    # q1: d1 = 1/61 + 1/62, x = 1/62 + 1/61 → a tie, broken by docid descending (trec_eval's order)
     assert fused["q1"]["d1"] == pytest.approx(1 / 61 + 1 / 62)
-    assert list(fused["q1"]) == ["d1", "x"]
+    assert list(fused["q1"]) == ["x", "d1"]
     # q4: x only in A (rank 1), d4 in A (rank 2) and B (rank 1)
     assert fused["q4"]["d4"] == pytest.approx(1 / 62 + 1 / 61) and fused["q4"]["x"] == pytest.approx(1 / 61)
 

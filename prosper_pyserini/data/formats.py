@@ -337,17 +337,24 @@ def read_run(path: str | os.PathLike[str], on_error: OnError = "raise", report: 
     return run
 
 
+SCORE_DECIMALS = 6   # a run file's score precision; ranks are computed on the scores as written
+
+
 def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
-    """``(docid, score)`` best first, ties by docid ascending: the one order every run is read and written in."""
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    """``(docid, score)`` best first, ties by docid DESCENDING: trec_eval's order.
+
+    The one order every run is read, cut, evaluated and written in, so a tied run scores the same here as
+    under trec_eval (which sorts by score, then docno in reverse ``strcmp`` order, whatever the file's ranks).
+    """
+    return sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
 
 
 def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[str], tag: str) -> None:
-    """TREC run in :func:`ranked` order, so the file is deterministic."""
+    """TREC run in :func:`ranked` order of the scores as printed, so the file agrees with its own re-sort."""
     if not tag or any(ch.isspace() for ch in tag):
         raise ValueError(f"run tag must be one non-empty word, not {tag!r}")
     with atomic_write(path) as out:
         for qid, scores in run.items():
-            ordered = ranked(scores)
+            ordered = ranked({d: round(float(s), SCORE_DECIMALS) for d, s in scores.items()})
             for rank, (docid, score) in enumerate(ordered, start=1):
-                out.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")
+                out.write(f"{qid} Q0 {docid} {rank} {score:.{SCORE_DECIMALS}f} {tag}\n")

@@ -8,8 +8,8 @@
   the grades themselves as gains (ranx ``ndcg``: Järvelin linear gain, rel_lvl 1, so grade 1 counts 1 and
   grade 2 counts 2); ``ndcg_burges`` gives the ``2^g - 1`` variant.
 * **Ties.** ranx orders equal scores arbitrarily; we first re-score each query's list by its rank after
-  sorting by (score descending, docid ascending) — the order ``formats.write_run`` writes — so results are
-  deterministic and equal to ranx's on any run without ties.
+  sorting by (score descending, docid descending) — trec_eval's order, which ``formats.write_run`` writes —
+  so results are deterministic and equal trec_eval's on any run, tied or not (``tests/test_trec_eval_parity.py``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Problems a researcher must know about before trusting a number: lines that could not be parsed (bad
 columns, non-numeric or NaN scores, duplicate ``(qid, docid)`` rows, non-UTF-8 bytes), run queries that are
 not in the qrels, evaluated queries the run has no results for (they score zero), and tied scores (ranx
-would order tied documents arbitrarily, so we break ties by docid, ascending, like ``formats.write_run``).
+would order tied documents arbitrarily, so we break ties by docid, descending, as trec_eval and
+``formats.write_run`` do).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class ValidationReport:
         if self.tied_queries:
             out.append(
                 f"{self.path}: {self.tied_queries} queries have tied scores ({self.tied_rows} rows); "
-                "ties broken by docid, ascending"
+                "ties broken by docid, descending (as trec_eval)"
             )
         if self.no_relevant_queries:
             out.append(

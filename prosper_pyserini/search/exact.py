@@ -91,7 +91,7 @@ def encode_and_score(encoder: Any, docs: Sequence[Doc], queries: Mapping[str, st
 
 
 def top_k(scores: np.ndarray, docids: list[str], k: int) -> list[tuple[str, int]]:
-    """The ``k`` best (docid, score) pairs with a positive score, by score, then docid ascending."""
+    """The ``k`` best (docid, score) pairs with a positive score, in :func:`~prosper_pyserini.data.formats.ranked` order."""
     hits = np.flatnonzero(scores > 0)
     if len(hits) > k:  # keep every document tied with the k-th score, then sort those few
         kth = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
