@@ -76,6 +76,19 @@ def test_metric_names():
         Metric.parse("nonsense@10", 2)
 
 
+def test_trec_eval_names_and_output():
+    assert [Metric.parse(m, 2).name for m in ("success.1", "recip_rank", "ndcg_cut.10", "recall.1000", "P.10", "map")] == \
+        ["hit@1", "mrr", "ndcg@10", "recall@1000", "precision@10", "map"]
+    result = CliRunner().invoke(evaluate_command, [str(FIXTURES / "tiny_a.trec"), "--qrels", str(FIXTURES / "tiny.qrels"),
+                                                   "--metrics", "success.1,success.10,recip_rank,mrr@10,ndcg_cut.10",
+                                                   "--format", "trec_eval"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.output.splitlines() if "\tall\t" in line]
+    assert [(m.strip(), v) for m, _, v in lines] == [
+        ("runid", "tiny_a"), ("num_q", "3"), ("success_1", "0.0000"), ("success_10", "0.6667"),
+        ("recip_rank", f"{(1 / 3 + 1 / 2) / 3:.4f}"), ("mrr@10", f"{5 / 18:.4f}"), ("ndcg_cut_10", f"{HAND['ndcg@10']:.4f}")]
+
+
 def _synthetic(tmp_path: Path, n_queries: int = 40, seed: int = 7) -> tuple[Path, list[Path]]:
     """Qrels where every query has a grade-2 doc, and three tie-free runs (one lacks some queries)."""
     rng = random.Random(seed)

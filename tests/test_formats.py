@@ -69,6 +69,19 @@ def test_queries_qrels_runs_round_trip(tmp_path):
     assert formats.read_run(tmp_path / "r.trec") == {"q1": {"d1": 3.5, "d3": 1.0, "d2": 1.0, "d0": 1.0}}
 
 
+def test_msmarco_runs_read_and_write_and_a_short_line_names_its_columns(tmp_path):
+    formats.write_run({"q1": {"a": 2.0, "b": 3.0}, "q2": {"c": 1.0}}, tmp_path / "m.tsv", "x", output_format="msmarco")
+    assert (tmp_path / "m.tsv").read_text() == "q1\tb\t1\nq1\ta\t2\nq2\tc\t1\n"
+    run = formats.read_run(tmp_path / "m.tsv")
+    assert run == {"q1": {"b": 1.0, "a": 0.5}, "q2": {"c": 1.0}}   # score 1/rank keeps the file's order
+    (tmp_path / "mixed.trec").write_text("q1 Q0 a 1 2.0 x\nq1\tb\t2\n")
+    with pytest.raises(formats.InputError, match=r"mixed.trec:2: expected 6 columns, found 3"):
+        formats.read_run(tmp_path / "mixed.trec")
+    (tmp_path / "rank.tsv").write_text("q1\ta\tfirst\n")
+    with pytest.raises(formats.InputError, match=r"rank.tsv:1: rank 'first' is not a positive integer"):
+        formats.read_run(tmp_path / "rank.tsv")
+
+
 def test_run_and_qrels_errors(tmp_path):
     with pytest.raises(InputError, match=r"r.trec:2: score 'x' is not a number"):
         formats.read_run(write(tmp_path / "r.trec", "q Q0 a 1 1.0 t\nq Q0 b 2 x t\n"))

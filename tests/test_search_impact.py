@@ -107,6 +107,18 @@ def test_cli_impact_exact_and_pre_encoded_runs_agree(built, monkeypatch):
     for qid in built["queries"]:
         assert sorted(runs["impact"][qid].values()) == sorted(runs["exact"][qid].values())
     assert (root / "impact.trec").read_text().split("\n")[0].endswith(" impact")
+    # Pyserini's flag names give the same run; --output-format msmarco writes qid, docid, rank in that order
+    pyserini = runner.invoke(search_main, ["--impact", "--encoder", model, "--index", str(built["index"]),
+                                           "--topics", str(QUERIES), "--hits", "10", "--min-idf", "-1",
+                                           "--output-format", "msmarco", "--output", str(root / "impact.tsv")])
+    assert pyserini.exit_code == 0, pyserini.output
+    msmarco = read_run(root / "impact.tsv")
+    impact_lines = (root / "impact.trec").read_text().splitlines()
+    assert [line.split("\t") for line in (root / "impact.tsv").read_text().splitlines()] == \
+        [[q, d, r] for q, _, d, r, _, _ in (line.split() for line in impact_lines)]
+    assert {q: list(r) for q, r in msmarco.items()} == {q: list(r) for q, r in runs["impact"].items()}
+    clash = runner.invoke(search_main, ["--impact", "--system", "bm25", "--index", str(built["index"]), *common])
+    assert clash.exit_code == 2 and "--impact and --system bm25 disagree" in clash.output
 
 
 def test_indexer_rejects_empty_vectors(tmp_path):

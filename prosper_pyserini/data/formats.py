@@ -307,16 +307,35 @@ def write_qrels(qrels: Mapping[str, Mapping[str, int]], path: str | os.PathLike[
 # ---------------------------------------------------------------------------------------------- runs
 
 
+RUN_COLUMNS = {6: "TREC 'qid Q0 docid rank score tag'", 3: "MS MARCO 'qid docid rank'"}
+
+
 def read_run(path: str | os.PathLike[str], on_error: OnError = "raise", report: SkipReport | None = None) -> Run:
-    """TREC run ``qid Q0 docid rank score tag``; rows are kept by score, ranks are not trusted."""
+    """A TREC run (``qid Q0 docid rank score tag``) or an MS MARCO run (``qid docid rank``), by its first row.
+
+    TREC rows are kept by score (their ranks are not trusted); an MS MARCO row's score is ``1/rank``, so the
+    file's own order is kept. Every row must have the first row's column count.
+    """
     policy = _Policy(path, on_error, report)
     run: Run = {}
+    columns = None
     for number, line in _lines(path, policy):
         parts = line.split()
-        if len(parts) != 6:
-            policy.fail(number, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}")
+        if columns is None and len(parts) in RUN_COLUMNS:
+            columns = len(parts)
+        if len(parts) != columns:
+            expected = f"expected {columns} columns" if columns else \
+                "expected 6 columns (TREC 'qid Q0 docid rank score tag') or 3 (MS MARCO 'qid docid rank')"
+            policy.fail(number, f"{expected}, found {len(parts)}")
             continue
-        qid, _, docid, _, score, _ = parts
+        if columns == 3:
+            qid, docid, rank = parts
+            if not rank.isdigit() or int(rank) < 1:
+                policy.fail(number, f"rank {rank!r} is not a positive integer")
+                continue
+            score = repr(1.0 / int(rank))
+        else:
+            qid, _, docid, _, score, _ = parts
         try:
             value = float(score)
         except ValueError:
@@ -349,12 +368,20 @@ def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
 
 
-def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[str], tag: str) -> None:
-    """TREC run in :func:`ranked` order of the scores as printed, so the file agrees with its own re-sort."""
+def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[str], tag: str,
+              output_format: Literal["trec", "msmarco"] = "trec") -> None:
+    """A run in :func:`ranked` order of the scores as printed, so the file agrees with its own re-sort.
+
+    ``trec``: ``qid Q0 docid rank score tag``; ``msmarco``: ``qid<TAB>docid<TAB>rank`` (Pyserini's
+    ``--output-format msmarco``).
+    """
     if not tag or any(ch.isspace() for ch in tag):
         raise ValueError(f"run tag must be one non-empty word, not {tag!r}")
+    if output_format not in ("trec", "msmarco"):
+        raise ValueError(f"output format must be trec or msmarco, not {output_format!r}")
     with atomic_write(path) as out:
         for qid, scores in run.items():
             ordered = ranked({d: round(float(s), SCORE_DECIMALS) for d, s in scores.items()})
             for rank, (docid, score) in enumerate(ordered, start=1):
-                out.write(f"{qid} Q0 {docid} {rank} {score:.{SCORE_DECIMALS}f} {tag}\n")
+                out.write(f"{qid} Q0 {docid} {rank} {score:.{SCORE_DECIMALS}f} {tag}\n" if output_format == "trec"
+                          else f"{qid}\t{docid}\t{rank}\n")

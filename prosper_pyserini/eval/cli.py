@@ -61,7 +61,8 @@ def _metrics(value: str) -> list[str]:
 @click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
 @click.option(
     "--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
-    help="Comma-separated: hit@K, mrr@K, recall@K, ndcg@K, or any ranx metric (precision@K, map@K, ndcg_burges@K).",
+    help="Comma-separated: hit@K, mrr@K, recall@K, ndcg@K, any ranx metric (precision@K, map@K, ndcg_burges@K) "
+         "or trec_eval's names (success.10, recip_rank, ndcg_cut.10, recall.1000, P.10, map).",
 )
 @click.option("--threshold", default=2, show_default=True,
               help="Lowest grade that counts as relevant for binary metrics.")
@@ -77,10 +78,12 @@ def _metrics(value: str) -> list[str]:
 @click.option("--per-query", type=click.Path(dir_okay=False), help="Per-query scores, CSV (or TSV if *.tsv).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write a self-contained report folder (report.md + report.html + plots + provenance).")
+@click.option("--format", "output_format", type=click.Choice(["table", "trec_eval"]), default="table",
+              show_default=True, help="What to print: the table, or trec_eval's 'measure all value' lines.")
 def evaluate_command(
     runs: tuple[str, ...], qrels: str, metrics: str, threshold: int, baseline: str | None, stat_test: str,
     correction: str, alpha: float, permutations: int, out_prefix: str | None, per_query: str | None,
-    report_dir: str | None,
+    report_dir: str | None, output_format: str,
 ) -> None:
     """Evaluate TREC RUNS against QRELS with ranx and print one table (system name = run file stem).
 
@@ -97,7 +100,10 @@ def evaluate_command(
     except (InputError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_problems(results)
-    tables.print_table(results)
+    if output_format == "trec_eval":
+        click.echo("\n".join(tables.trec_eval_lines(results)))
+    else:
+        tables.print_table(results)
     written = []
     if out_prefix:
         written += tables.write_tables(results, out_prefix)

@@ -29,6 +29,10 @@ GRADED = {"ndcg", "ndcg_burges", "dcg", "dcg_burges"}
 _ALIASES = {"hit": "hit_rate", "success": "hit_rate", "r": "recall", "rr": "mrr"}
 _LABELS = {"hit_rate": "Hit", "mrr": "MRR", "recall": "R", "ndcg": "nDCG", "ndcg_burges": "nDCG(2^g-1)",
            "precision": "P", "map": "MAP", "dcg": "DCG", "f1": "F1", "r-precision": "R-Prec", "hits": "Hits"}
+# trec_eval measure → ours (its MRR has no cutoff: recip_rank is mrr over the whole list)
+TREC_EVAL_NAMES = {"success": "hit", "recip_rank": "mrr", "ndcg_cut": "ndcg", "recall": "recall", "p": "precision",
+                   "map": "map", "map_cut": "map", "ndcg": "ndcg", "rprec": "r-precision"}
+_TREC_SPEC = re.compile(r"^(?P<name>[A-Za-z_]+)(?:\.(?P<k>\d+))?$")
 _SPEC = re.compile(r"^(?P<name>[a-z_\-]+?)(?:@(?P<k>\d+))?(?:-l(?P<lvl>\d+))?$")
 
 
@@ -42,6 +46,9 @@ class Metric:
 
     @staticmethod
     def parse(spec: str, threshold: int) -> "Metric":
+        """Our names (``hit@10``, ``mrr@10``, ``ndcg@10``, ``recall@100-l1``) or trec_eval's (``success.10``,
+        ``recip_rank``, ``ndcg_cut.10``, ``recall.1000``, ``P.10``, ``map``)."""
+        spec = trec_eval_name(spec)
         match = _SPEC.match(spec.strip().lower())
         if not match:
             raise ValueError(f"unknown metric {spec!r}; use e.g. hit@10, mrr@10, recall@100, ndcg@10")
@@ -93,6 +100,15 @@ class EvalResults:
         found = ranks[ranks > 0]
         counts = np.bincount(np.minimum(found, max_k + 1), minlength=max_k + 2)[1 : max_k + 1]
         return np.cumsum(counts) / len(self.qids)
+
+
+def trec_eval_name(spec: str) -> str:
+    """``success.10`` → ``hit@10``, ``recip_rank`` → ``mrr``, ``ndcg_cut.10`` → ``ndcg@10``; other names unchanged."""
+    match = _TREC_SPEC.match(spec.strip())
+    if not match or match["name"].lower() not in TREC_EVAL_NAMES or ("@" in spec):
+        return spec
+    name = TREC_EVAL_NAMES[match["name"].lower()]
+    return name + (f"@{match['k']}" if match["k"] else "")
 
 
 def rank_order(scores: Mapping[str, float]) -> list[str]:

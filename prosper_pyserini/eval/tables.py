@@ -116,6 +116,29 @@ def to_json(results: EvalResults, extra: dict[str, Any] | None = None) -> dict[s
     return data
 
 
+_TREC_EVAL_OUT = {"hit": "success_{k}", "recall": "recall_{k}", "ndcg": "ndcg_cut_{k}", "precision": "P_{k}"}
+
+
+def trec_eval_lines(results: EvalResults) -> list[str]:
+    """trec_eval's output layout, ``measure<TAB>all<TAB>value`` per system (after a ``runid`` line).
+
+    Measures trec_eval has are printed under its names (``success_10``, ``ndcg_cut_10``, ``recip_rank`` for
+    an uncut MRR); the rest (``mrr@10``) under ours. Values are the same means as the table's.
+    """
+    lines = []
+    for system in results.systems:
+        lines.append(f"{'runid':<22}\tall\t{system}")
+        lines.append(f"{'num_q':<22}\tall\t{len(results.qids)}")
+        for metric in results.metrics:
+            base, _, k = metric.name.partition("@")
+            if base == "mrr" and not k:
+                name = "recip_rank"
+            else:
+                name = _TREC_EVAL_OUT[base].format(k=k) if base in _TREC_EVAL_OUT and k.isdigit() else metric.name
+            lines.append(f"{name:<22}\tall\t{results.means[system][metric.name]:.4f}")
+    return lines
+
+
 def write_tables(results: EvalResults, prefix: str | os.PathLike[str]) -> list[Path]:
     """``PREFIX.md``, ``.tex``, ``.csv``, ``.json``; returns the paths written."""
     prefix = Path(prefix)

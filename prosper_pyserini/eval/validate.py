@@ -31,6 +31,7 @@ _KINDS = [
     (re.compile(r"^grade .* is negative"), "negative grades"),
     (re.compile(r"^grade .* is not an integer"), "non-integer grades"),
     (re.compile(r"^expected \d+ columns"), "lines with the wrong number of columns"),
+    (re.compile(r"^rank .* is not a positive integer"), "MS MARCO ranks that are not positive integers"),
     (re.compile(r"^not UTF-8"), "non-UTF-8 lines"),
 ]
 

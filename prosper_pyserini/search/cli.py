@@ -31,28 +31,39 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 @click.command("prosper-search", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Lucene index (bm25, impact), FAISS folder (dense) or JsonVectorCollection folder (exact).")
-@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="Queries TSV: qid<TAB>text.")
+@click.option("--queries", "--topics", "queries", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Queries TSV: qid<TAB>text (--topics: Pyserini's name).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Run file to write [runs/NAME.trec].")
 @click.option("--name", help="System name = run tag [the index folder's name].")
 @click.option("--system", type=click.Choice(["bm25", "impact", "dense", "exact"]), default="bm25", show_default=True,
               help="Retrieval model.")
-@click.option("--model", help="Sparse (impact, exact) or dense (dense) model: checkpoint, GGUF or offline name.")
+@click.option("--impact", "impact_flag", is_flag=True, help="Pyserini's name for --system impact.")
+@click.option("--bm25", "bm25_flag", is_flag=True, help="Pyserini's name for --system bm25.")
+@click.option("--model", "--encoder", "model",
+              help="Sparse (impact, exact) or dense model: checkpoint, GGUF or offline name (--encoder: Pyserini's name).")
 @click.option("--encoded-queries", type=click.Path(exists=True, dir_okay=False),
               help="Pre-encoded query vectors (.jsonl from prosper-encode --queries) instead of --model.")
 @click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
               help="Query terms kept (0 = all).")
 @click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Query quantization scale (as prosper-encode).")
-@click.option("--k", "k", default=1000, show_default=True, type=click.IntRange(min=1), help="Results per query.")
+@click.option("--k", "--hits", "k", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Results per query (--hits: Pyserini's name).")
+@click.option("--min-idf", default=-1.0, show_default=True, type=float,
+              help="Impact search: drop query terms with idf below this. Pyserini's default 0 drops terms found in "
+                   "every product, which the exact dot product keeps; -1 keeps all.")
+@click.option("--output-format", type=click.Choice(["trec", "msmarco"]), default="trec", show_default=True,
+              help="Run format: TREC (6 columns) or MS MARCO (qid, docid, rank).")
 @click.option("--k1", default=DEFAULT_K1, show_default=True, type=click.FloatRange(min=0), help="BM25 k1.")
 @click.option("--b", default=DEFAULT_B, show_default=True, type=click.FloatRange(0, 1), help="BM25 b.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Search threads.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Queries per batch search call.")
-def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, model: str | None,
-         encoded_queries: str | None, query_top_k: int, scale: float, k: int, k1: float, b: float, threads: int,
-         batch_size: int) -> None:
+def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, impact_flag: bool,
+         bm25_flag: bool, model: str | None, encoded_queries: str | None, query_top_k: int, scale: float, k: int,
+         min_idf: float, output_format: str, k1: float, b: float, threads: int, batch_size: int) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
+    system = _system(system, impact_flag, bm25_flag)
     name = name or Path(index_dir).name
     output = output or f"runs/{name}.trec"
     if not name or any(ch.isspace() for ch in name):
@@ -74,15 +85,24 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
             run = dense_search(index_dir, topics, encoder, k=k)
         else:
             run = _sparse_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
-                                 threads, batch_size, record.get("model_checksum"))
+                                 threads, batch_size, record.get("model_checksum"), min_idf)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
-    write_run(run, output, tag=name)
+    write_run(run, output, tag=name, output_format=output_format)
     click.echo(f"wrote {output}: {sum(len(r) for r in run.values())} rows for {len(run)} queries")
     empty = [qid for qid, ranked in run.items() if not ranked]
     if empty:  # they score 0 in every metric: a user should know why before reading the table
         click.echo(f"warning: {len(empty)} of {len(run)} queries have no results (e.g. {empty[0]!r}: "
                    "stopwords only, or no term in the index)", err=True)
+
+
+def _system(system: str, impact: bool, bm25: bool) -> str:
+    """``--system``, or what Pyserini's ``--impact`` / ``--bm25`` flag says (they must not disagree)."""
+    flagged = [name for name, on in (("impact", impact), ("bm25", bm25)) if on]
+    explicit = click.get_current_context().get_parameter_source("system") is not click.core.ParameterSource.DEFAULT
+    if len(flagged) > 1 or (flagged and explicit and flagged[0] != system):
+        raise click.UsageError(f"--{' and --'.join(flagged)} and --system {system} disagree")
+    return flagged[0] if flagged else system
 
 
 INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl"}
@@ -111,7 +131,7 @@ def check_index(index_dir: str, system: str) -> dict[str, Any]:
 
 def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: str | None,
                    encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int,
-                   index_checksum: str | None = None):
+                   index_checksum: str | None = None, min_idf: float = -1.0):
     from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
 
     if (model is None) == (encoded_queries is None):
@@ -145,7 +165,7 @@ def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: s
             raise click.ClickException(f"{encoded_queries}: {exc.args[0]}") from exc
     else:
         query_encoder = ProsperQueryEncoder(encoder, top_k=top_k or None, scale=scale)
-    return impact_search(index_dir, topics, query_encoder, k=k, threads=threads, batch_size=batch_size)
+    return impact_search(index_dir, topics, query_encoder, k=k, threads=threads, batch_size=batch_size, min_idf=min_idf)
 
 
 if __name__ == "__main__":

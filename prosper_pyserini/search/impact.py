@@ -8,8 +8,8 @@ does not start the JVM: :func:`impact_search` starts it on first use.
 Pyserini's ``batch_search`` calls ``encode`` one query at a time; :func:`impact_search` first encodes all
 queries in model batches (:meth:`ProsperQueryEncoder.prime`) so those calls are cache lookups.
 
-The searcher is opened with ``min_idf=-1``: Pyserini's default ``0`` silently drops query terms that occur
-in every document (idf = log(N/df) = 0), which would make Lucene disagree with the exact dot product.
+The searcher is opened with ``min_idf=-1`` by default: Pyserini's default ``0`` silently drops query terms that
+occur in every document (idf = log(N/df) = 0), which would make Lucene disagree with the exact dot product.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ class ProsperQueryEncoder:
 
 
 def impact_search(index_dir: str, queries: Mapping[str, str], query_encoder: ProsperQueryEncoder, k: int = 1000,
-                  threads: int = 1, batch_size: int = 256) -> Run:
+                  threads: int = 1, batch_size: int = 256, min_idf: float = -1.0) -> Run:
     """Top-``k`` impact-scored results for every query (empty ranking when no query term is in the index)."""
     ensure_jvm()
     from pyserini.search.lucene import LuceneImpactSearcher
 
     query_encoder.prime(list(queries.values()))
-    searcher = LuceneImpactSearcher(index_dir, query_encoder=query_encoder, min_idf=-1)
+    searcher = LuceneImpactSearcher(index_dir, query_encoder=query_encoder, min_idf=min_idf)
     return search_all(searcher, queries, k, threads, batch_size, "impact search")
 
 
