@@ -128,3 +128,28 @@ def test_a_run_made_elsewhere_is_evaluated_beside_the_others(tmp_path):
     config["systems"][-1].pop("path")
     path.write_text(yaml.safe_dump(config))
     assert "a run system needs 'path'" in CliRunner().invoke(main, ["--config", str(path)]).output
+
+
+def test_verify_reports_ok_okish_and_fail_per_cell(tmp_path):
+    """Expected scores beside a system: OK within rounding, OKISH within noise, FAIL beyond (exit 1)."""
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    config["systems"] = [s for s in config["systems"] if s["name"] == "bm25"]
+    path = tmp_path / "verify.yaml"
+    path.write_text(yaml.safe_dump(config))
+    none = CliRunner().invoke(main, ["--config", str(path), "--verify"])
+    assert none.exit_code == 2 and "no system to run has 'expected' scores" in none.output
+    assert CliRunner().invoke(main, ["--config", str(path)]).exit_code == 0
+    means = json.loads((tmp_path / "report" / "results.json").read_text())["results"]["bm25"]
+    config["systems"][0]["expected"] = {"hit@1": round(means["hit@1"], 4), "mrr@10": round(means["mrr@10"] + 0.003, 4),
+                                        "ndcg@10": round(means["ndcg@10"] - 0.02, 4)}
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["--config", str(path), "--verify"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("[")]
+    assert [line.split()[0] for line in lines] == ["[OK]", "[OKISH]", "[FAIL]"]
+    assert lines[0].split()[1:3] == ["bm25", "hit@1"] and "verify: 1 of 3 expected scores FAIL" in result.output
+    assert "(reused)" in (tmp_path / "report" / "report.md").read_text()   # expected scores do not redo any step
+    config["systems"][0]["expected"] = {"hit@3": 0.5}
+    path.write_text(yaml.safe_dump(config))
+    bad = CliRunner().invoke(main, ["--config", str(path), "--verify"])
+    assert bad.exit_code == 2 and "expected 'hit@3' is not evaluated" in bad.output

@@ -97,7 +97,7 @@ class Experiment:
                     search: Callable[[dict[str, str]], dict[str, dict[str, float]]]) -> Path:
         name = system["name"]
         out = self.runs_dir / f"{name}{tag}.trec"
-        inputs = {"system": system, "search": self.search, "queries": sha256_tree(queries), **upstream}
+        inputs = {"system": identity(system), "search": self.search, "queries": sha256_tree(queries), **upstream}
 
         def produce(partial: Path) -> None:
             write_run(search(read_queries(queries)), partial, tag=name)
@@ -106,6 +106,11 @@ class Experiment:
 
 
 # ------------------------------------------------------------------------------------------- systems
+
+
+def identity(system: dict[str, Any]) -> dict[str, Any]:
+    """What makes a system's outputs: its config without the ``expected`` scores checked against them."""
+    return {k: v for k, v in system.items() if k != "expected"}
 
 
 def bm25_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
@@ -271,7 +276,7 @@ def fusion_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     tune_runs = [exp.run_system(c, tune_queries, tune_tag) for c in components]
     eval_runs = [exp.run_system(c, queries, tag) for c in components]
     params_file = exp.work / "fusion" / f"{system['name']}.json"
-    inputs = {"system": system, "runs": [sha256_tree(p) for p in tune_runs], "qrels": sha256_tree(tune_qrels)}
+    inputs = {"system": identity(system), "runs": [sha256_tree(p) for p in tune_runs], "qrels": sha256_tree(tune_qrels)}
     exp.steps.run(f"tune:{system['name']}", params_file, inputs, lambda out: out.write_text(json.dumps(
         tune_fusion([read_run(p) for p in tune_runs], read_qrels(tune_qrels), method, metric=metric,
                     threshold=exp.threshold))))
@@ -312,7 +317,7 @@ SYSTEMS: dict[str, Callable[[Experiment, dict[str, Any], Path, str], Path]] = {
 # The keys a config may have: a misspelt key (``serach.k``, ``kl:``) would otherwise be ignored without a word.
 # Top-level keys starting with ``x-`` hold YAML anchors and are free-form.
 CONFIG_KEYS: dict[str, set[str] | None] = {
-    "name": None, "work_dir": None, "runs_dir": None, "report_dir": None, "systems": None,
+    "name": None, "work_dir": None, "runs_dir": None, "report_dir": None, "systems": None, "verify": {"ok", "okish"},
     "data": {"source", "seed", "dev_fraction", "raw", "products", "prepared"},
     "search": {"k", "threads"},
     "evaluation": {"split", "queries", "qrels", "threshold", "metrics", "baseline", "test", "correction", "alpha"},
@@ -363,13 +368,38 @@ def check_keys(config: dict[str, Any]) -> list[str]:
             continue
         where, kind = f"systems[{i}]", system.get("type")
         if kind in SYSTEM_KEYS:
-            problems += _unknown(where, system, {"name", "type", *SYSTEM_KEYS[kind]})
+            problems += _unknown(where, system, {"name", "type", "expected", *SYSTEM_KEYS[kind]})
         for key in ("train", "encode"):
             if isinstance(system.get(key), dict):
                 problems += _unknown(f"{where}.{key}", system[key], NESTED_KEYS[key])
         negatives = (system.get("train") or {}).get("hard_negatives") if isinstance(system.get("train"), dict) else None
         if negatives is not None:
             problems += _unknown(f"{where}.train.hard_negatives", negatives, NESTED_KEYS["hard_negatives"])
+    return problems
+
+
+def check_expected(config: dict[str, Any]) -> list[str]:
+    """Problems of the ``expected`` scores and ``verify`` tolerances: numbers, of metrics the matrix evaluates."""
+    from prosper_pyserini.eval.metrics import DEFAULT_METRICS
+
+    metrics = set((config.get("evaluation") or {}).get("metrics") or DEFAULT_METRICS)
+    problems = []
+    for system in config.get("systems") or []:
+        expected = system.get("expected") if isinstance(system, dict) else None
+        if expected is None:
+            continue
+        if not isinstance(expected, dict):
+            problems.append(f"system {system.get('name')!r}: expected must map metrics to scores")
+            continue
+        for metric, value in expected.items():
+            if metric not in metrics:
+                problems.append(f"system {system.get('name')!r}: expected {metric!r} is not evaluated "
+                                f"(metrics: {', '.join(sorted(metrics))})")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                problems.append(f"system {system.get('name')!r}: expected {metric}={value!r} is not a number")
+    for key, value in (config.get("verify") or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            problems.append(f"verify.{key}={value!r} must be a non-negative number")
     return problems
 
 
@@ -385,6 +415,7 @@ def check_systems(config: dict[str, Any]) -> None:
     systems = [s for s in config.get("systems") or [] if isinstance(s, dict)]
     names = [s.get("name") for s in systems]
     problems += [f"system #{i + 1}: no name" for i, n in enumerate(names) if not n]
+    problems += check_expected(config)
     problems += [f"system {n!r}: defined twice" for n in sorted({n for n in names if n and names.count(n) > 1})]
     for system in systems:
         name, kind = system.get("name"), system.get("type")
@@ -414,8 +445,11 @@ def check_systems(config: dict[str, Any]) -> None:
 
 
 def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path, command: str,
-                        readme: Path | None = None, elapsed: float = 0.0) -> Path:
-    """The ranx table (printed and written) and the report folder with plots, statistics and provenance."""
+                        readme: Path | None = None, elapsed: float = 0.0) -> tuple[Path, Any]:
+    """The ranx table (printed and written) and the report folder with plots, statistics and provenance.
+
+    Returns the report's path and the :class:`~prosper_pyserini.eval.metrics.EvalResults`.
+    """
     from prosper_pyserini.eval import tables
     from prosper_pyserini.eval.metrics import DEFAULT_METRICS, evaluate_files
     from prosper_pyserini.eval.plots import plot_hit_curves
@@ -455,7 +489,7 @@ def evaluate_and_report(exp: Experiment, run_files: dict[str, Path], qrels: Path
     if readme is not None:
         splice_block(readme, f"prosper-repro:{exp.name}",
                      readme_block(exp, results, command, elapsed))
-    return report
+    return report, results
 
 
 def readme_block(exp: Experiment, results: Any, command: str, seconds: float) -> str:
@@ -512,8 +546,11 @@ def load_experiment(config_path: str | Path, overrides: list[str], only: list[st
 
 
 def run_experiment(exp: Experiment, systems: list[dict[str, Any]], readme: Path | None = None,
-                   command: str = "prosper-repro") -> Path:
-    """Run ``systems`` end to end and write the report (and ``readme``'s block); returns the report's path."""
+                   command: str = "prosper-repro") -> tuple[Path, Any]:
+    """Run ``systems`` end to end and write the report (and ``readme``'s block).
+
+    Returns the report's path and the evaluation results (:class:`~prosper_pyserini.eval.metrics.EvalResults`).
+    """
     started = time.perf_counter()
     exp.prepare_data()
     queries, qrels = exp.query_set("evaluation")
