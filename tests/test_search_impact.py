@@ -182,6 +182,32 @@ def test_stock_pyserini_indexes_the_same_files(built, tmp_path):
     assert theirs.stats()["total_terms"] == ours.stats()["total_terms"]
 
 
+def test_prosper_pyserini_runs_the_stock_modules_with_a_checkpoint_as_encoder(built, tmp_path):
+    """`prosper-pyserini index.lucene` builds the index ours builds; `search.lucene --impact --encoder CKPT`
+    gives prosper-search's run -- the unchanged Pyserini modules, on our JVM."""
+    from pyserini.index.lucene import LuceneIndexReader
+
+    from prosper_pyserini.pyserini_cli import main as pyserini_main
+    from prosper_pyserini.search.cli import main as search_main
+
+    checkpoint = tmp_path / "ckpt"
+    sparse_encoder().save_pretrained(checkpoint)
+    stock = tmp_path / "stock-index"
+    pyserini_main(["index.lucene", *IMPACT_FLAGS, "--input", str(built["collection"]), "--index", str(stock)])
+    assert LuceneIndexReader(str(stock)).stats() == LuceneIndexReader(str(built["index"])).stats()
+    pyserini_main(["search.lucene", "--index", str(stock), "--topics", str(QUERIES), "--impact", "--encoder",
+                   str(checkpoint), "--min-idf", "-1", "--hits", "10", "--output", str(tmp_path / "stock.trec")])
+    ours = CliRunner().invoke(search_main, ["--impact", "--encoder", str(checkpoint), "--index", str(built["index"]),
+                                            "--topics", str(QUERIES), "--hits", "10", "--output", str(tmp_path / "ours.trec")])
+    assert ours.exit_code == 0, ours.output
+    theirs, mine = read_run(tmp_path / "stock.trec"), read_run(tmp_path / "ours.trec")
+    assert theirs.keys() == mine.keys() == built["queries"].keys()
+    for qid in mine:   # same scores; the same products above the 10th score (ties at the cut may differ)
+        assert sorted(theirs[qid].values()) == sorted(mine[qid].values())
+        tenth = min(mine[qid].values())
+        assert {d for d, s in theirs[qid].items() if s > tenth} == {d for d, s in mine[qid].items() if s > tenth}
+
+
 def test_encode_and_score_equals_collection_then_exact_search(built):
     """The no-files path (GPU on the device) gives the run and sparsity of encode → collection → exact search."""
     from prosper_pyserini.data.formats import read_corpus

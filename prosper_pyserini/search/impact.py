@@ -14,12 +14,14 @@ occur in every document (idf = log(N/df) = 0), which would make Lucene disagree 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from prosper_pyserini.data.formats import Run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 from prosper_pyserini.encode.queries import QueryVectors, encode_queries
 from prosper_pyserini.java import ensure_jvm
+from prosper_pyserini.model.base import MANIFEST
 from prosper_pyserini.search.bm25 import search_all
 
 
@@ -60,6 +62,32 @@ def impact_search(index_dir: str, queries: Mapping[str, str], query_encoder: Pro
     query_encoder.prime(list(queries.values()))
     searcher = LuceneImpactSearcher(index_dir, query_encoder=query_encoder, min_idf=min_idf)
     return search_all(searcher, queries, k, threads, batch_size, "impact search")
+
+
+def accept_checkpoints_as_encoders() -> None:
+    """Let Pyserini's ``LuceneImpactSearcher`` take a PROSPER checkpoint folder as its ``--encoder`` string.
+
+    Pyserini resolves an encoder name by substrings (``unicoil``, ``splade``…) and returns None for anything
+    else, which fails later as ``'NoneType' object has no attribute 'encode'``. A folder holding
+    ``prosper.json`` becomes a :class:`ProsperQueryEncoder` (defaults of ``prosper-search``: top-16 query
+    terms, scale 100); every other name goes to Pyserini unchanged. Starts the JVM.
+    """
+    ensure_jvm()
+    from pyserini.search.lucene import LuceneImpactSearcher
+
+    original = LuceneImpactSearcher._init_query_encoder_from_str
+    if getattr(original, "prosper", False):
+        return
+
+    def init_query_encoder(query_encoder: str | None) -> Any:
+        if query_encoder and (Path(query_encoder) / MANIFEST).is_file():
+            from prosper_pyserini.model import load_encoder
+
+            return ProsperQueryEncoder(load_encoder(query_encoder))
+        return original(query_encoder)
+
+    init_query_encoder.prosper = True   # type: ignore[attr-defined]
+    LuceneImpactSearcher._init_query_encoder_from_str = staticmethod(init_query_encoder)
 
 
 def vectors_by_text(vectors: QueryVectors, queries: Mapping[str, str]) -> dict[str, dict[str, int]]:
