@@ -153,3 +153,17 @@ def test_verify_reports_ok_okish_and_fail_per_cell(tmp_path):
     path.write_text(yaml.safe_dump(config))
     bad = CliRunner().invoke(main, ["--config", str(path), "--verify"])
     assert bad.exit_code == 2 and "expected 'hit@3' is not evaluated" in bad.output
+
+
+def test_dry_run_prints_every_step_command_and_runs_nothing(tmp_path):
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(main, ["--config", str(config), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    work = tmp_path / "work"
+    assert lines[0] == f"prosper-data sample --out {work}/data --seed 13 --dev-fraction 0.3"
+    assert [line.split()[0] for line in lines] == ["prosper-data", "prosper-pyserini", "prosper-search", "prosper-encode",
+                                                   "prosper-pyserini", "prosper-search", "#", "prosper-eval"]
+    assert f"--topics {work}/data/queries.dev.tsv" in lines[2] and "--impact --encoder splade-tiny" in lines[5]
+    assert lines[-1].startswith(f"prosper-eval {tmp_path}/runs/bm25.trec {tmp_path}/runs/splade-tiny-zs.trec")
+    assert not work.exists() and not (tmp_path / "runs").exists()   # nothing was run

@@ -20,10 +20,12 @@ from prosper_pyserini.cli_errors import Command
 @click.option("--only", multiple=True, help="Run only these systems (by name; repeatable).")
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also rewrite this Markdown file's <!-- prosper-repro:NAME:begin/end --> block with the results.")
+@click.option("--dry-run", is_flag=True,
+              help="Print each step's equivalent command (prosper-train, prosper-pyserini index.lucene, …); run nothing.")
 @click.option("--verify", is_flag=True,
               help="Check every system's 'expected' scores: OK / OKISH / FAIL per cell; exit 1 on any FAIL.")
 @click.argument("overrides", nargs=-1)
-def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | None, verify: bool,
+def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | None, dry_run: bool, verify: bool,
          overrides: tuple[str, ...]) -> None:
     """Run an experiment matrix end to end and write its report.
 
@@ -46,6 +48,11 @@ def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | No
             raise click.UsageError(f"--verify: no system to run has 'expected' scores in {config_path}")
     except ValueError as err:   # ConfigError, the YAML at FILE:LINE, an override that is not key=value
         raise click.UsageError(str(err)) from None
+    if dry_run:
+        from prosper_pyserini.experiment.commands import dry_run as commands
+
+        click.echo("\n".join(commands(exp, systems)))
+        return
     report, results = run_experiment(exp, systems, readme, command)
     click.echo(f"report: {report}  ({time.perf_counter() - started:.0f} s)")
     if verify:
