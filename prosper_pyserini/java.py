@@ -11,13 +11,15 @@ Every other module gets Java through :func:`ensure_jvm` / :func:`autoclass`; not
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 MIN_JAVA = 21
 INCUBATOR = "jdk.incubator.vector"
@@ -118,6 +120,35 @@ def ensure_jvm(heap: str | None = None) -> JavaRuntime:
 
     _state.update(runtime=runtime, jar=jar)
     return runtime
+
+
+@contextlib.contextmanager
+def output_to(log_path: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Send everything written to file descriptors 1 and 2 (the JVM's too) to ``log_path``, then restore them.
+
+    Anserini logs every indexing setting at INFO and Java prints its own warnings straight to the process's
+    stdout/stderr, past Python's ``sys.stdout``; only a descriptor-level redirect moves them out of the
+    terminal. ``None`` leaves the output alone (``-v``).
+    """
+    if log_path is None:
+        yield
+        return
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(log_path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 def autoclass(name: str) -> Any:

@@ -45,3 +45,20 @@ def test_jvm_starts_and_pyserini_imports():
     from pyserini.search.lucene import LuceneSearcher  # noqa: F401  (would fail if Pyserini started its own JVM)
 
     assert java.ensure_jvm() is runtime
+
+
+def test_output_to_moves_descriptor_level_output_to_the_log(tmp_path, capfd):
+    import os
+
+    from prosper_pyserini.java import output_to
+
+    with output_to(tmp_path / "logs" / "step.log"):
+        os.write(1, b"INFO  [main] index.AbstractIndexer - Starting to index...\n")   # as the JVM writes
+        os.write(2, b"WARNING: Unsafe::invokeCleaner\n")
+    assert (tmp_path / "logs" / "step.log").read_bytes() == \
+        b"INFO  [main] index.AbstractIndexer - Starting to index...\nWARNING: Unsafe::invokeCleaner\n"
+    os.write(1, b"back on the terminal\n")
+    assert capfd.readouterr().out == "back on the terminal\n"
+    with output_to(None):   # -v: nothing redirected
+        os.write(1, b"shown\n")
+    assert capfd.readouterr().out == "shown\n"

@@ -43,6 +43,8 @@ def test_repro_runs_the_matrix_reuses_steps_and_takes_overrides(tmp_path):
     assert set(results["results"]) == {"bm25", "splade-tiny-zs", "zs+bm25"}
     runs = sorted(p.name for p in (tmp_path / "runs").glob("*.trec"))
     assert runs == ["bm25.trec", "splade-tiny-zs.trec", "zs+bm25.trec"]
+    # Anserini's INFO lines went to each Java step's log, not to the terminal
+    assert "Indexing Complete" in (tmp_path / "work" / "logs" / "index-bm25.log").read_text()
     html = (report / "report.html").read_text()
     assert "Sparsity" in html and "flops" in html and "prosper-repro" in html and "anserini" in html.lower()
 

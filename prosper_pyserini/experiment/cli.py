@@ -24,9 +24,11 @@ from prosper_pyserini.cli_errors import Command
               help="Print each step's equivalent command (prosper-train, prosper-pyserini index.lucene, …); run nothing.")
 @click.option("--verify", is_flag=True,
               help="Check every system's 'expected' scores: OK / OKISH / FAIL per cell; exit 1 on any FAIL.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show everything: Anserini's and Java's output, library progress bars, tracebacks.")
 @click.argument("overrides", nargs=-1)
 def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | None, dry_run: bool, verify: bool,
-         overrides: tuple[str, ...]) -> None:
+         verbose: bool, overrides: tuple[str, ...]) -> None:
     """Run an experiment matrix end to end and write its report.
 
     OVERRIDES are key=value pairs applied to the config, e.g. evaluation.split=all or
@@ -38,10 +40,14 @@ def main(config_path: str, force: bool, only: tuple[str, ...], readme: Path | No
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faiss").setLevel(logging.WARNING)
+    if not verbose:   # the weight-loading and shard-writing bars of transformers, once per model and epoch
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     command = "prosper-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     started = time.perf_counter()
     try:   # everything wrong with the config or the README block fails here, before any work
-        exp, systems = load_experiment(config_path, list(overrides), list(only), force)
+        exp, systems = load_experiment(config_path, list(overrides), list(only), force, verbose)
         if readme is not None:
             splice_block(readme, f"prosper-repro:{exp.name}", None)
         if verify and not any(s["name"] in checks.expected_scores(exp.config) for s in systems):

@@ -28,8 +28,10 @@ ENCODE_BATCH_SIZE = 64   # texts per model call when a matrix encodes; part of e
 class Experiment:
     """One config, resolved: where things go, which data, which queries are evaluated."""
 
-    def __init__(self, config: dict[str, Any], config_path: Path, overrides: list[str], force: bool):
+    def __init__(self, config: dict[str, Any], config_path: Path, overrides: list[str], force: bool,
+                 verbose: bool = False):
         self.config, self.config_path, self.overrides = config, config_path, overrides
+        self.verbose = verbose
         self.name: str = config.get("name", config_path.stem)
         self.work = Path(config.get("work_dir", f"work/{self.name}"))
         self.runs_dir = Path(config.get("runs_dir", f"runs/{self.name}"))
@@ -93,6 +95,17 @@ class Experiment:
             raise ConfigError(f"system {system.get('name')!r}: unknown type {kind!r} (known: {', '.join(SYSTEMS)})")
         return handler(self, system, queries, tag)
 
+    def java_step(self, step: str, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``work(*args, **kwargs)`` with the terminal kept for progress and tables: Anserini's INFO lines and
+        Java's warnings go to ``WORK/logs/STEP.log`` (everything stays on the terminal with ``-v``)."""
+        from prosper_pyserini.java import output_to
+
+        log_path = None if self.verbose else self.work / "logs" / f"{step.replace(':', '-')}.log"
+        if log_path is not None:
+            log.info("%s: Java output in %s", step, log_path)
+        with output_to(log_path):
+            return work(*args, **kwargs)
+
     def search_step(self, system: dict[str, Any], queries: Path, tag: str, upstream: dict[str, Any],
                     search: Callable[[dict[str, str]], dict[str, dict[str, float]]]) -> Path:
         name = system["name"]
@@ -100,7 +113,7 @@ class Experiment:
         inputs = {"system": identity(system), "search": self.search, "queries": sha256_tree(queries), **upstream}
 
         def produce(partial: Path) -> None:
-            write_run(search(read_queries(queries)), partial, tag=name)
+            write_run(self.java_step(f"search:{name}{tag}", search, read_queries(queries)), partial, tag=name)
 
         return self.steps.run(f"search:{name}{tag}", out, inputs, produce)
 
@@ -121,10 +134,10 @@ def bm25_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str
     corpus_key = exp.checksums["corpus"]
     index = exp.steps.run(
         "index:bm25", exp.work / "indexes" / "bm25", {"corpus": corpus_key},
-        lambda out: run_indexer(["-collection", "JsonCollection", "-input", str(exp.data.corpus.parent),
-                                 "-index", str(out), "-generator", "DefaultLuceneDocumentGenerator",
-                                 "-threads", str(exp.search["threads"]), "-storePositions", "-storeDocvectors",
-                                 "-storeRaw"]),
+        lambda out: exp.java_step("index:bm25", run_indexer, [
+            "-collection", "JsonCollection", "-input", str(exp.data.corpus.parent), "-index", str(out), "-generator",
+            "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-storePositions",
+            "-storeDocvectors", "-storeRaw"]),
     )
     k1, b = system.get("k1", DEFAULT_K1), system.get("b", DEFAULT_B)
     return exp.search_step(system, queries, tag, {"index": corpus_key},
@@ -217,9 +230,9 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     collection = encoded / "vectors"
     index = exp.steps.run(
         f"index:{name}", exp.work / "indexes" / name, upstream,
-        lambda out: run_indexer(["-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out),
-                                 "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]),
-                                 "-impact", "-pretokenized"]))
+        lambda out: exp.java_step(f"index:{name}", run_indexer, [
+            "-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out), "-generator",
+            "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-impact", "-pretokenized"]))
     exp.model_checksums[name] = json.loads((encoded / "vectors.summary.json").read_text())["model_checksum"]
     query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
     def encode_query_file(out: Path) -> None:
@@ -524,7 +537,7 @@ def queries_of(exp: Experiment) -> Path:
 
 
 def load_experiment(config_path: str | Path, overrides: list[str], only: list[str] = (),
-                    force: bool = False) -> tuple[Experiment, list[dict[str, Any]]]:
+                    force: bool = False, verbose: bool = False) -> tuple[Experiment, list[dict[str, Any]]]:
     """The experiment of a YAML config and the systems to run, every problem found before any work.
 
     Args:
@@ -532,6 +545,7 @@ def load_experiment(config_path: str | Path, overrides: list[str], only: list[st
         overrides: ``key=value`` items applied to it.
         only: system names to run (all when empty).
         force: redo every step even where a cached output matches.
+        verbose: leave Java's output on the terminal instead of each step's log file.
     Raises:
         ConfigError: unknown keys, systems or types; InputError: the YAML itself at FILE:LINE.
     """
@@ -542,7 +556,7 @@ def load_experiment(config_path: str | Path, overrides: list[str], only: list[st
         raise ConfigError(f"--only {', '.join(unknown)}: no such system (systems: "
                           f"{', '.join(str(s.get('name')) for s in config['systems'])})")
     systems = [s for s in config["systems"] if not only or s["name"] in only]
-    return Experiment(config, Path(config_path), list(overrides), force), systems
+    return Experiment(config, Path(config_path), list(overrides), force, verbose), systems
 
 
 def run_experiment(exp: Experiment, systems: list[dict[str, Any]], readme: Path | None = None,
