@@ -37,7 +37,9 @@ class Steps:
         if not self.force and out.exists() and stamp.exists():
             recorded = json.loads(stamp.read_text())
             if recorded.get("key") == key:
-                log.info("%s: reusing %s", name, out)
+                # a step made or reused earlier in this run (a fusion asks for its parts again) is not news
+                log.log(logging.DEBUG if name in self.produced or name in self.reused else logging.INFO,
+                        "%s: reusing %s", name, out)
                 self.timings[name] = recorded.get("seconds", 0.0)
                 if name not in self.produced and name not in self.reused:
                     self.reused.append(name)
