@@ -58,6 +58,8 @@ class LossSection:
     lambda_d: float
     flops_ramp_steps: int | None
     gather: bool
+    graded_weight: float
+    graded_temperature: float
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class HardNegativesSection:
 class DataSection:
     min_grade: int
     mask_false_negatives: bool
+    graded_docs: int
     hard_negatives: HardNegativesSection
 
 
@@ -172,7 +175,8 @@ def load_train_config(name_or_path: str | Path = DEFAULTS,
 # Keys added to the presets after results were cached, each with the value every earlier run had. A config
 # that leaves such a key at that value keeps the cache identity it had before the key existed, so adding an
 # option to the trainer retrains nothing (see :func:`cache_identity`).
-ADDED_KEYS: dict[tuple[str, ...], Any] = {("data", "hard_negatives", "self_mine"): False}
+ADDED_KEYS: dict[tuple[str, ...], Any] = {("data", "hard_negatives", "self_mine"): False, ("data", "graded_docs"): 0,
+                                          ("loss", "graded_weight"): 0.0, ("loss", "graded_temperature"): 1.0}
 
 
 def cache_identity(config: TrainConfig) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from prosper_pyserini.model.lfw import LFWSchedule
-from prosper_pyserini.model.losses import flops, info_nce, ramp
+from prosper_pyserini.model.losses import flops, graded_listwise, info_nce, ramp
 from prosper_pyserini.model.lrn import LRN
 from prosper_pyserini.model.sparse import (
     active_terms,
@@ -116,6 +116,21 @@ def test_info_nce_hand_computed() -> None:
     e0 = -(2 - math.log(math.e**2 + 1))
     e1 = -(1 - math.log(1 + 2 * math.e))
     assert info_nce(q, d, exclude=exclude).item() == pytest.approx((e0 + e1) / 2, rel=1e-6)
+
+
+def test_graded_listwise_hand_computed() -> None:
+    scores = torch.tensor([[2.0, 0.0, 1.0], [5.0, 1.0, 0.0]], requires_grad=True)
+    # row 0 ranks columns 0 (grade 2) and 2 (grade 0); row 1's products are all grade 2: no order, skipped
+    loss = graded_listwise(scores, [[0, 2], [0, 1]], [[2, 0], [2, 2]])
+    target = [math.exp(2) / (math.exp(2) + 1), 1 / (math.exp(2) + 1)]
+    predicted = [math.exp(2) / (math.exp(2) + math.exp(1)), math.exp(1) / (math.exp(2) + math.exp(1))]
+    expected = sum(t * math.log(t / p) for t, p in zip(target, predicted))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)   # float32
+    loss.backward()
+    assert scores.grad[1].abs().sum() == 0 and scores.grad[0, 1] == 0 and scores.grad[0, 0] < 0   # pushes grade 2 up
+    # scores already in the grades' proportions: nothing to learn
+    assert graded_listwise(torch.tensor([[2.0, 0.0]]), [[0, 1]], [[2, 0]]).item() == pytest.approx(0.0, abs=1e-7)
+    assert graded_listwise(torch.tensor([[1.0]]), [[0]], [[2]]).item() == 0.0
 
 
 def test_last_token_index_right_padding_matches_left_padding_minus_two() -> None:

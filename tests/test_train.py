@@ -58,6 +58,7 @@ def test_config_layers_and_overrides() -> None:
             load_train_config("prosper", [override])
     # an option added later, left at its old implicit value, does not change a cached model's identity
     assert "self_mine" not in cache_identity(base)["data"]["hard_negatives"] and base.data.hard_negatives.self_mine is False
+    assert "graded_docs" not in cache_identity(base)["data"] and "graded_weight" not in cache_identity(base)["loss"]
     mined = load_train_config("prosper", ["data.hard_negatives.self_mine=true"])
     assert cache_identity(mined)["data"]["hard_negatives"]["self_mine"] is True
 
@@ -157,6 +158,22 @@ def test_self_mined_negatives_rank_the_catalogue_and_survive_resume(data_dir: Pa
     assert resumed.mined_path == out / "negatives.epoch0.trec" and resumed.hard.pool == trainer.hard.pool
     with pytest.raises(ValueError, match="self_mine=true needs data.hard_negatives.n"):
         Trainer(small(splade_dir, data__hard_negatives={"self_mine": True}), data_dir, tmp_path / "bad")
+
+
+def test_graded_listwise_joins_each_querys_judged_products(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    cfg = small(splade_dir, data__graded_docs=2, loss__graded_weight=1.0, val__enabled=False, train__max_steps=2)
+    trainer = Trainer(cfg, data_dir, tmp_path / "graded")
+    batch = trainer.items[:4]
+    _, docs, exclude, graded = trainer._batch_inputs(batch, trainer.train_queries, trainer.train_qrels, None, 2)
+    extra = [len(cols) - 1 for cols in graded.columns]
+    assert docs["input_ids"].size(0) == exclude.size(1) == 4 + sum(extra) and max(extra) <= 2
+    for row, e in enumerate(batch):
+        judged = trainer.train_qrels[e.qid]
+        assert graded.columns[row][0] == row and graded.grades[row][0] == judged[e.docid] == 2
+        assert len(graded.grades[row]) == 1 + min(2, len(judged) - 1)
+    summary = trainer.train()
+    log = [r for r in read_log(tmp_path / "graded") if "loss" in r]
+    assert summary["steps"] == 2 and all("graded" in r and r["graded"] >= 0 for r in log)
 
 
 def test_time_budget_ends_the_epoch_early_validated_and_saved(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:

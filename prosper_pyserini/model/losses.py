@@ -1,4 +1,5 @@
-"""Losses (eq. 12-13): in-batch InfoNCE with optional hard negatives and cross-device gathering, FLOPS."""
+"""Losses (eq. 12-13): in-batch InfoNCE with optional hard negatives and cross-device gathering, FLOPS;
+and (ours) a listwise loss over a query's own graded judgments."""
 
 from __future__ import annotations
 
@@ -49,3 +50,23 @@ def info_nce(q: torch.Tensor, d: torch.Tensor, positives: torch.Tensor | None = 
         exclude[torch.arange(q.size(0), device=q.device), positives] = False
         scores = scores.masked_fill(exclude, float("-inf"))
     return F.cross_entropy(scores, positives)
+
+
+def graded_listwise(scores: torch.Tensor, columns: list[list[int]], grades: list[list[int]],
+                    temperature: float = 1.0) -> torch.Tensor:
+    """Listwise KL over each query's judged products: the score distribution should follow the grades (ours).
+
+    Row ``i`` of ``scores`` [B, N] ranks its judged products ``columns[i]`` (grades ``grades[i]``); the target is
+    ``softmax(grades / temperature)``, so grade 2 > 1 > 0 (Home Depot judges about six products per query, and
+    InfoNCE alone never sees the difference between a grade-1 near miss and a grade-0 one). The loss is
+    ``KL(target || softmax(scores))`` summed over a row's products, averaged over the rows whose products
+    have at least two different grades (others carry no order); 0 when there are none.
+    """
+    losses = []
+    for row, (cols, row_grades) in enumerate(zip(columns, grades)):
+        if len(set(row_grades)) < 2:
+            continue
+        target = torch.softmax(torch.tensor(row_grades, dtype=scores.dtype, device=scores.device) / temperature, 0)
+        predicted = torch.log_softmax(scores[row, cols], 0)
+        losses.append(F.kl_div(predicted, target, reduction="sum"))
+    return torch.stack(losses).mean() if losses else scores.sum() * 0.0

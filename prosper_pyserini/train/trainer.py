@@ -30,7 +30,7 @@ from prosper_pyserini.data.formats import Qrels, Run, atomic_write, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
 from prosper_pyserini.model import EncoderBase, SparseEncoder, load_encoder
 from prosper_pyserini.model.lfw import LFWSchedule
-from prosper_pyserini.model.losses import flops, gather_with_grad, info_nce, ramp
+from prosper_pyserini.model.losses import flops, gather_with_grad, graded_listwise, info_nce, ramp
 from prosper_pyserini.model.sparse import l0
 from prosper_pyserini.presets import TrainConfig
 
@@ -110,6 +110,14 @@ def resident_gib() -> float | None:
         return None
 
 
+@dataclass
+class GradedLists:
+    """Per query row of a batch: the doc columns of its judged products (its positive first) and their grades."""
+
+    columns: list[list[int]]
+    grades: list[list[int]]
+
+
 class RunningTopK:
     """The ``k`` best scores of each row, and their column indices, over column blocks added one at a time."""
 
@@ -185,6 +193,7 @@ class Trainer:
             raise ValueError("data.hard_negatives.n > 0 needs data.hard_negatives.run=RUN "
                              "(a TREC run over queries.train.tsv, e.g. BM25) or data.hard_negatives.self_mine=true")
         self.mined_path: Path | None = None   # the latest self-mined run (kept in the trainer state for resume)
+        self.graded_rng = random.Random(tc.seed + 1)   # which judged products join a batch (data.graded_docs)
         self.doc_ids = sorted(self.corpus)
         self.dev_queries, self.dev_qrels = self.data.judged_split("dev", self.corpus) if config.val.enabled else ({}, {})
 
@@ -238,19 +247,34 @@ class Trainer:
     # ---------------------------------------------------------------------------------------- steps
 
     def _batch_inputs(self, batch: list[Example], queries: dict[str, str], qrels: Qrels,
-                      hard: HardNegatives | None) -> tuple[dict, dict, torch.Tensor]:
-        """Tokenized queries and docs (positives, then ``hard`` negatives if any) + the false-negative mask."""
+                      hard: HardNegatives | None, graded_docs: int = 0
+                      ) -> tuple[dict, dict, torch.Tensor, GradedLists | None]:
+        """Tokenized queries and docs + the false-negative mask (+ each query's graded judgments, if asked).
+
+        Docs are the positives, then ``hard`` negatives if any, then up to ``graded_docs`` more of each
+        query's own judged products (for :func:`~prosper_pyserini.model.losses.graded_listwise`).
+        """
         docids = [e.docid for e in batch]
         if hard is not None:
             for e in batch:
                 docids += hard.sample(e.qid, self.n_neg, self.doc_ids, qrels.get(e.qid, {}))
+        graded = None
+        if graded_docs > 0:
+            graded = GradedLists([], [])
+            for row, e in enumerate(batch):
+                judged = qrels.get(e.qid, {})
+                others = sorted(d for d in judged if d != e.docid)
+                picked = self.graded_rng.sample(others, min(graded_docs, len(others)))
+                graded.columns.append([row] + list(range(len(docids), len(docids) + len(picked))))
+                graded.grades.append([judged[e.docid]] + [judged[d] for d in picked])
+                docids += picked
         q = self.encoder.tokenize([queries[e.qid] for e in batch])
         d = self.encoder.tokenize([self.corpus[i] for i in docids])
         exclude = torch.tensor([[qrels.get(e.qid, {}).get(doc, 0) >= self.cfg.data.min_grade
                                  for doc in docids] for e in batch], device=self.device)
         if not self.cfg.data.mask_false_negatives:
             exclude[:] = False
-        return q, d, exclude
+        return q, d, exclude, graded
 
     def _loss(self, batch: list[Example], model: nn.Module, gather: bool, *, dev: bool = False
               ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -260,9 +284,10 @@ class Trainer:
         LFW window alone (only training batches move it).
         """
         if dev:
-            q_in, d_in, exclude = self._batch_inputs(batch, self.dev_queries, self.dev_qrels, None)
+            q_in, d_in, exclude, graded = self._batch_inputs(batch, self.dev_queries, self.dev_qrels, None)
         else:
-            q_in, d_in, exclude = self._batch_inputs(batch, self.train_queries, self.train_qrels, self.hard)
+            q_in, d_in, exclude, graded = self._batch_inputs(batch, self.train_queries, self.train_qrels, self.hard,
+                                                             self.cfg.data.graded_docs)
         with torch.autocast("cuda", dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext():
             q_out, d_out = model(q_in, d_in)
         q = q_out.final if self.sparse else q_out
@@ -279,6 +304,11 @@ class Trainer:
         nce = info_nce(q.float(), d.float(), positives, lc.temperature, exclude)
         stats = {"nce": nce.item()}
         loss = nce
+        if graded is not None and lc.graded_weight > 0:
+            columns = [[c + offset for c in row] for row in graded.columns]
+            listwise = graded_listwise((q @ d.T).float(), columns, graded.grades, lc.graded_temperature)
+            loss = loss + lc.graded_weight * listwise
+            stats["graded"] = listwise.item()
         if self.sparse:
             lam_q = ramp(lc.lambda_q, self.step, self.ramp_steps)
             lam_d = ramp(lc.lambda_d, self.step, self.ramp_steps)
