@@ -7,7 +7,6 @@ shard, in-batch negatives are gathered across ranks, and rank 0 validates, logs 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import json
 import logging
@@ -29,6 +28,7 @@ from tqdm.auto import tqdm
 from prosper_pyserini.data.formats import Qrels, Run, atomic_write, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
 from prosper_pyserini.model import EncoderBase, SparseEncoder, load_encoder
+from prosper_pyserini.model.backbone import trim_heap
 from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, gather_with_grad, graded_listwise, info_nce, ramp
 from prosper_pyserini.model.sparse import l0
@@ -140,27 +140,7 @@ class RunningTopK:
                 for idx, sc in zip(self.index.cpu().tolist(), self.scores.cpu().tolist())]
 
 
-def trim_heap() -> None:
-    """Hand freed heap pages back to the OS (glibc only; a no-op elsewhere).
-
-    CPU training allocates ``[batch, vocabulary]`` tensors whose sizes vary with each batch's token count, and
-    :func:`~prosper_pyserini.model.backbone.keep_freed_memory` has glibc keep freed blocks for reuse; over a
-    multi-epoch row the arenas fragment and resident memory climbs without any more live tensors. The trainer
-    trims every :data:`TRIM_EVERY` updates, so the page faults a trim costs are paid once in that many steps.
-    """
-    global _LIBC
-    if _LIBC is None:
-        try:
-            _LIBC = ctypes.CDLL("libc.so.6")
-            _LIBC.malloc_trim
-        except (OSError, AttributeError):
-            _LIBC = False
-    if _LIBC:
-        _LIBC.malloc_trim(0)
-
-
-TRIM_EVERY = 50
-_LIBC: Any = None
+TRIM_EVERY = 50   # CPU updates between two heap trims (model.backbone.trim_heap)
 
 
 class Trainer:
