@@ -516,10 +516,7 @@ class Trainer:
         self.encoder.eval()
         bs = vc.batch_size
         qvec = self.encoder.encode([self.dev_queries[q] for q in qids], "query", bs).to(self.device)
-        top = RunningTopK(len(qids), 10, self.device)
-        for start in tqdm(range(0, len(docs), bs), desc="dev", leave=False):
-            dvec = self.encoder.encode([self.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
-            top.add(qvec @ dvec.T, start)
+        top = self._top_products(qvec, docs, 10, "dev")
         ranked = {q: [docs[i] for i, _ in hits] for q, hits in zip(qids, top.hits())}
         mrr = mrr_at_10(ranked, self.dev_qrels, threshold)
         pairs = examples({q: self.dev_queries[q] for q in qids}, self.dev_qrels, self.cfg.data.min_grade)
@@ -529,6 +526,15 @@ class Trainer:
         self.encoder.train()
         return {"dev_mrr10": round(mrr, 6), "dev_loss": round(sum(losses) / max(1, len(losses)), 6),
                 "dev_queries": len(qids), "dev_docs": len(docs)}
+
+    def _top_products(self, qvec: torch.Tensor, docs: list[str], k: int, desc: str) -> RunningTopK:
+        """Exact top ``k`` of ``docs`` for each row of ``qvec`` (dense or sparse CSR), products encoded batch by batch."""
+        bs = self.cfg.val.batch_size
+        top = RunningTopK(qvec.size(0), k, self.device)
+        for start in tqdm(range(0, len(docs), bs), desc=desc, leave=False):
+            dvec = self.encoder.encode([self.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
+            top.add(qvec @ (dvec.T if qvec.layout == torch.strided else dvec.T.contiguous()), start)   # CSR wants it
+        return top
 
     @torch.no_grad()
     def mine_negatives(self) -> Run:
@@ -543,11 +549,8 @@ class Trainer:
         with warnings.catch_warnings():   # "sparse CSR support is in beta": CSR x dense is all this needs
             warnings.simplefilter("ignore", UserWarning)
             qvec = self.encoder.encode([self.train_queries[q] for q in qids], "query", bs).to(self.device).to_sparse_csr()
-        top = RunningTopK(len(qids), k, self.device)
         docs = self.doc_ids
-        for start in tqdm(range(0, len(docs), bs), desc="mine", leave=False):
-            dvec = self.encoder.encode([self.corpus[d] for d in docs[start:start + bs]], "doc", bs).to(self.device)
-            top.add(qvec @ dvec.T.contiguous(), start)
+        top = self._top_products(qvec, docs, k, "mine")
         self.encoder.train()
         return {q: {docs[i]: score for i, score in hits} for q, hits in zip(qids, top.hits())}
 
