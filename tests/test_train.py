@@ -160,6 +160,28 @@ def test_self_mined_negatives_rank_the_catalogue_and_survive_resume(data_dir: Pa
         Trainer(small(splade_dir, data__hard_negatives={"self_mine": True}), data_dir, tmp_path / "bad")
 
 
+def test_validation_and_mining_share_one_catalogue_encoding(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
+    negatives = {"run": None, "n": 1, "top": 5, "self_mine": True}
+    trainer = Trainer(small(splade_dir, data__hard_negatives=negatives), data_dir, tmp_path / "share")
+    encoded: list[int] = []
+    encode = trainer.encoder.encode
+
+    def counting(texts, side="doc", batch_size=32):
+        texts = list(texts)
+        encoded.extend([len(texts)] if side == "doc" else [])
+        return encode(texts, side, batch_size)
+
+    trainer.encoder.encode = counting
+    trainer.validate()                                 # whole catalogue (val.max_docs null): encoded once ...
+    shared = trainer.mine_negatives()                  # ... and reused by mining at the same step
+    assert sum(encoded) == len(trainer.doc_ids)
+    trainer._catalogue = None                          # the same ranking when mining encodes afresh
+    assert trainer.mine_negatives() == shared and sum(encoded) == 2 * len(trainer.doc_ids)
+    trainer.step += 1                                  # a later step never reuses the vectors
+    trainer.mine_negatives()
+    assert sum(encoded) == 3 * len(trainer.doc_ids)
+
+
 def test_graded_listwise_joins_each_querys_judged_products(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:
     cfg = small(splade_dir, data__graded_docs=2, loss__graded_weight=1.0, val__enabled=False, train__max_steps=2)
     trainer = Trainer(cfg, data_dir, tmp_path / "graded")
