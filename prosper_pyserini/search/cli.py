@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,12 @@ import click
 from prosper_pyserini.cli_errors import Command
 from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
+from prosper_pyserini.search.backend import BACKENDS
 from prosper_pyserini.search.bm25 import DEFAULT_B, DEFAULT_K1, bm25_search
+from prosper_pyserini.search.bmp_index import BmpParams
+from prosper_pyserini.search.seismic_index import SeismicParams
+
+SEISMIC_DEFAULTS, BMP_DEFAULTS = SeismicParams(), BmpParams()
 
 EXAMPLES = """
 \b
@@ -22,6 +28,12 @@ Examples:
   prosper-search --system dense --model checkpoints/dense --index indexes/hd-dense --queries Q.tsv
   # brute-force reference over the collection files (small corpora; same scores as impact)
   prosper-search --system exact --model checkpoints/prosper --index collections/hd-prosper --queries Q.tsv
+  # in-process backends over the same collection (built once into collections/hd-prosper.SYSTEM, then reused)
+  prosper-search --system seismic --model checkpoints/prosper --index collections/hd-prosper --queries Q.tsv
+  prosper-search --system bmp --model checkpoints/prosper --index collections/hd-prosper --queries Q.tsv
+
+seismic/bmp report recall@k against exact on the run they write (--recall-queries), their build time and
+index size, on stderr and in OUTPUT.search.json.
 
 impact/exact take the query vectors from --model (encoded in batches, top --query-top-k terms,
 round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encode --queries).
@@ -35,8 +47,8 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
               help="Queries TSV: qid<TAB>text (--topics: Pyserini's name).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Run file to write [runs/NAME.trec].")
 @click.option("--name", help="System name = run tag [the index folder's name].")
-@click.option("--system", type=click.Choice(["bm25", "impact", "dense", "exact"]), default="bm25", show_default=True,
-              help="Retrieval model.")
+@click.option("--system", type=click.Choice(["bm25", "impact", "dense", "exact", *BACKENDS]), default="bm25",
+              show_default=True, help="Retrieval model.")
 @click.option("--impact", "impact_flag", is_flag=True, help="Pyserini's name for --system impact.")
 @click.option("--bm25", "bm25_flag", is_flag=True, help="Pyserini's name for --system bm25.")
 @click.option("--model", "--encoder", "model",
@@ -59,9 +71,31 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Search threads.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Queries per batch search call.")
+@click.option("--backend-index", type=click.Path(file_okay=False),
+              help="seismic/bmp: folder of the built index [COLLECTION.SYSTEM beside --index]; built when absent "
+                   "or made from other parameters or collection files.")
+@click.option("--rebuild", is_flag=True, help="seismic/bmp: build the index again even if it is up to date.")
+@click.option("--recall-queries", default=1000, show_default=True, type=click.IntRange(min=0),
+              help="seismic/bmp: queries scored exactly for recall@k vs --system exact (0 = skip).")
+@click.option("--seismic-n-postings", type=click.IntRange(min=1), help=f"Seismic: postings kept per term on average "
+              f"[{SEISMIC_DEFAULTS.n_postings}].")
+@click.option("--seismic-max-fraction", type=click.FloatRange(min=1), help="Seismic: a term keeps at most this × "
+              f"n_postings [{SEISMIC_DEFAULTS.max_fraction}].")
+@click.option("--seismic-centroid-fraction", type=click.FloatRange(0, 1, min_open=True),
+              help=f"Seismic: clusters per posting list / its length [{SEISMIC_DEFAULTS.centroid_fraction}].")
+@click.option("--seismic-summary-energy", type=click.FloatRange(0, 1, min_open=True),
+              help=f"Seismic: mass each block summary keeps [{SEISMIC_DEFAULTS.summary_energy}].")
+@click.option("--seismic-heap-factor", type=click.FloatRange(0, 1, min_open=True),
+              help=f"Seismic search: lower scores more blocks (recall up, speed down) [{SEISMIC_DEFAULTS.heap_factor}].")
+@click.option("--bmp-bsize", type=click.IntRange(min=1), help=f"BMP: documents per block [{BMP_DEFAULTS.bsize}].")
+@click.option("--bmp-alpha", type=click.FloatRange(0, 1, min_open=True),
+              help=f"BMP search: block termination factor, 1 = safe [{BMP_DEFAULTS.alpha}].")
+@click.option("--bmp-beta", type=click.FloatRange(0, 1, min_open=True),
+              help=f"BMP search: share of query terms kept, 1 = all [{BMP_DEFAULTS.beta}].")
 def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, impact_flag: bool,
          bm25_flag: bool, model: str | None, encoded_queries: str | None, query_top_k: int, scale: float, k: int,
-         min_idf: float, output_format: str, k1: float, b: float, threads: int, batch_size: int) -> None:
+         min_idf: float, output_format: str, k1: float, b: float, threads: int, batch_size: int,
+         backend_index: str | None, rebuild: bool, recall_queries: int, **backend_flags: Any) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
     system = _system(system, impact_flag, bm25_flag)
     name = name or Path(index_dir).name
@@ -83,6 +117,9 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
             if is_sparse(encoder):
                 raise click.UsageError(f"{model} is a sparse model; use --system impact")
             run = dense_search(index_dir, topics, encoder, k=k)
+        elif system in BACKENDS:
+            run, report = _backend_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
+                                          threads, backend_index, rebuild, recall_queries, backend_flags)
         else:
             run = _sparse_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
                                  threads, batch_size, record.get("model_checksum"), min_idf)
@@ -90,6 +127,16 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
         raise click.ClickException(str(exc)) from exc
     write_run(run, output, tag=name, output_format=output_format)
     click.echo(f"wrote {output}: {sum(len(r) for r in run.values())} rows for {len(run)} queries")
+    if system in BACKENDS:
+        from prosper_pyserini.data.formats import atomic_write
+
+        with atomic_write(f"{output}.search.json") as out:
+            json.dump(report, out, indent=2)
+        recall = report["recall_at_k_vs_exact"]
+        click.echo(f"{system}: recall@{k} vs exact {'not measured' if recall is None else f'{recall:.4f}'} "
+                   f"({report['recall_queries']} queries); index {report['index']} "
+                   f"({report['index_bytes'] / 1e6:.2f} MB, built in {report['build_s']:.1f} s"
+                   f"{', reused' if report['reused'] else ''}); search {report['search_s']:.2f} s", err=True)
     empty = [qid for qid, ranked in run.items() if not ranked]
     if empty:  # they score 0 in every metric: a user should know why before reading the table
         click.echo(f"warning: {len(empty)} of {len(run)} queries have no results (e.g. {empty[0]!r}: "
@@ -105,7 +152,8 @@ def _system(system: str, impact: bool, bm25: bool) -> str:
     return flagged[0] if flagged else system
 
 
-INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl"}
+INDEX_FILES = {"bm25": "segments_*", "impact": "segments_*", "dense": "index.faiss", "exact": "part-*.jsonl",
+               **{name: "part-*.jsonl" for name in BACKENDS}}
 
 
 def check_index(index_dir: str, system: str) -> dict[str, Any]:
@@ -166,6 +214,68 @@ def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: s
     else:
         query_encoder = ProsperQueryEncoder(encoder, top_k=top_k or None, scale=scale)
     return impact_search(index_dir, topics, query_encoder, k=k, threads=threads, batch_size=batch_size, min_idf=min_idf)
+
+
+def _backend_search(system: str, collection_dir: str, topics: dict[str, str], model: str | None,
+                    encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int,
+                    backend_index: str | None, rebuild: bool, recall_queries: int,
+                    flags: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Search with an in-process backend (built or reused), then measure its recall@k against exact scoring."""
+    import time
+
+    from prosper_pyserini.search.backend import BackendUnavailable, backend_search, make_params, open_or_build
+    from prosper_pyserini.search.exact import ExactScorer, recall_at_k
+
+    prefix = f"{system}_"
+    params = make_params(system, {key[len(prefix):]: value for key, value in flags.items() if key.startswith(prefix)})
+    others = sorted(f"--{key.replace('_', '-')}" for key, value in flags.items()
+                    if value is not None and not key.startswith(prefix))
+    if others:
+        raise click.UsageError(f"{', '.join(others)} only apply to another --system")
+    vectors = _query_vectors(system, collection_dir, topics, model, encoded_queries, top_k, scale)
+    try:
+        backend, record = open_or_build(system, collection_dir, backend_index, params, threads=threads, rebuild=rebuild)
+    except BackendUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    t0 = time.perf_counter()
+    run = backend_search(backend, vectors, k=k, threads=threads)
+    search_s = time.perf_counter() - t0
+    recall, counted = None, 0
+    if recall_queries:
+        recall, counted = recall_at_k(ExactScorer(collection_dir), vectors, run, k, max_queries=recall_queries)
+    report = {"system": system, "k": k, "queries": len(vectors), "recall_at_k_vs_exact": recall,
+              "recall_queries": counted, "search_s": round(search_s, 3), "threads": threads,
+              "params": dataclasses.asdict(params), "index": str(backend.folder), "reused": record["reused"],
+              "build_s": record["build_s"], "index_bytes": record["index_bytes"], "docs": record["docs"]}
+    return run, report
+
+
+def _query_vectors(system: str, collection_dir: str, topics: dict[str, str], model: str | None,
+                   encoded_queries: str | None, top_k: int, scale: float) -> dict[str, dict[str, int]]:
+    """``{qid: {term: int}}`` from --model (checked against the collection's model) or --encoded-queries."""
+    from prosper_pyserini.encode.collection import metadata_path
+    from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
+
+    if (model is None) == (encoded_queries is None):
+        raise click.UsageError(f"--system {system} needs exactly one of --model, --encoded-queries")
+    if encoded_queries:
+        vectors = read_query_vectors(encoded_queries)
+        missing = [q for q in topics if q not in vectors]
+        if missing:
+            raise click.ClickException(f"{encoded_queries}: no vector for {len(missing)} queries, e.g. {missing[0]!r}")
+        return {q: vectors[q] for q in topics}
+    from prosper_pyserini.encode.cli import is_sparse, load_model
+
+    encoder = load_model(model)
+    if not is_sparse(encoder):
+        raise click.UsageError(f"{model} is a dense model; use --system dense")
+    settings = metadata_path(collection_dir, "settings")
+    made_by = json.loads(settings.read_text(encoding="utf-8")).get("model_checksum") if settings.is_file() else None
+    if made_by and str(encoder.checksum()) != made_by:
+        raise click.BadParameter(f"{collection_dir} was encoded by another model (checksum {made_by[:12]}…, "
+                                 f"{model} is {str(encoder.checksum())[:12]}…); search it with that model",
+                                 param_hint="'--model'")
+    return encode_queries(encoder, topics, top_k=top_k or None, scale=scale)
 
 
 if __name__ == "__main__":

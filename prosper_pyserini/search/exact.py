@@ -11,6 +11,7 @@ float64 products on the encoder's device (a GPU): float64 holds every score exac
 from __future__ import annotations
 
 import os
+from array import array
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -26,7 +27,8 @@ class ExactScorer:
     def __init__(self, collection_dir: str | os.PathLike[str]):
         self.docids: list[str] = []
         self.term_index: dict[str, int] = {}
-        indptr, indices, data = [0], [], []
+        # compact buffers (4 bytes an entry), not Python lists: a collection has ~500 terms per product
+        indptr, indices, data = array("q", [0]), array("i"), array("i")
         for docid, vector in read_vectors(collection_dir):
             self.docids.append(docid)
             for term, weight in vector.items():
@@ -34,8 +36,9 @@ class ExactScorer:
                 data.append(int(weight))
             indptr.append(len(indices))
         shape = (len(self.docids), len(self.term_index))
-        self.matrix = sp.csr_matrix((np.array(data, dtype=np.int64), np.array(indices, dtype=np.int64),
-                                     np.array(indptr, dtype=np.int64)), shape=shape)
+        self.matrix = sp.csr_matrix((np.frombuffer(data, dtype=np.int32), np.frombuffer(indices, dtype=np.int32),
+                                     np.frombuffer(indptr, dtype=np.int64)), shape=shape)
+        self._rows: dict[str, int] | None = None
 
     def scores(self, query: Mapping[str, int]) -> np.ndarray:
         """Integer score of every document (int64, exact)."""
@@ -49,6 +52,38 @@ class ExactScorer:
     def search(self, query: Mapping[str, int], k: int = 1000) -> list[tuple[str, int]]:
         """Top-``k`` (docid, score) with positive score, by score then docid."""
         return top_k(self.scores(query), self.docids, k)
+
+    def recall(self, query: Mapping[str, int], returned: Sequence[str], k: int) -> float | None:
+        """Tie-aware recall@k of ``returned`` against the exact top ``k`` (None when no document scores > 0).
+
+        A returned document counts when its exact score is positive and reaches the exact k-th score, so
+        products tied at the cut may be swapped freely.
+        """
+        if self._rows is None:
+            self._rows = {d: i for i, d in enumerate(self.docids)}
+        scores = self.scores(query)
+        positive = int((scores > 0).sum())
+        if positive == 0:
+            return None
+        kk = min(k, positive)
+        kth = np.partition(scores, len(scores) - kk)[len(scores) - kk]
+        rows = [self._rows.get(d) for d in list(returned)[:k]]
+        hits = sum(1 for i in rows if i is not None and scores[i] >= kth)
+        return min(1.0, hits / kk)
+
+
+def recall_at_k(scorer: ExactScorer, query_vectors: Mapping[str, Mapping[str, int]], run: Run, k: int,
+                max_queries: int | None = None) -> tuple[float | None, int]:
+    """Mean :meth:`ExactScorer.recall` of ``run`` over (the first ``max_queries`` of) ``query_vectors``.
+
+    Returns ``(mean recall, queries counted)``; queries no document matches are not counted.
+    """
+    values = []
+    for qid in list(query_vectors)[:max_queries]:
+        value = scorer.recall(query_vectors[qid], list(run.get(qid, {})), k)
+        if value is not None:
+            values.append(value)
+    return (float(np.mean(values)) if values else None), len(values)
 
 
 def encode_and_score(encoder: Any, docs: Sequence[Doc], queries: Mapping[str, str], k: int = 1000,
