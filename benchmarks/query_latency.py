@@ -310,6 +310,8 @@ def main() -> None:
     parser.add_argument("--scales", help="corpus replication factors (default 1,4,16; quick 1,4)")
     parser.add_argument("--scale-queries", type=int, default=300, help="queries timed at scales above the first")
     parser.add_argument("--systems", default="impact,seismic,bmp,bm25", help="systems compared")
+    parser.add_argument("--impact-scales", help="scales at which Lucene impact runs (default: all); Anserini "
+                        "writes each term impact-many times, so a trained model's collection takes minutes per 55k")
     parser.add_argument("--backbones", help="backbones whose single-query encoding is measured "
                                             "(default: --model; e.g. splade-tiny,smollm2-135m)")
     parser.add_argument("--ks", default="1000,10", help="result depths")
@@ -352,6 +354,7 @@ def main() -> None:
     params = json.loads(args.params)
     n_queries = args.queries or (200 if args.quick else 1000)
     scales = [int(s) for s in (args.scales or ("1,4" if args.quick else "1,4,16")).split(",")]
+    impact_scales = [int(s) for s in args.impact_scales.split(",")] if args.impact_scales else scales
     payload: dict[str, Any] = {
         "command": _common.command_line(), "machine": _common.machine(), "bm25": {"k1": DEFAULT_K1, "b": DEFAULT_B},
         "systems": systems,
@@ -389,9 +392,14 @@ def main() -> None:
             exact = TiledExact(base, r)
             nq = n_queries if r == scales[0] else min(n_queries, args.scale_queries)
             for system in systems:
-                first = next((c for c in costs if c["system"] == system and "index_mb" in c), None)
-                if first is not None and system not in ("impact", "bm25"):   # in-process: the index is in memory
-                    projected = max(first["index_mb"], first["rss_mb"]) * r / first["scale"]
+                if system == "impact" and r not in impact_scales:
+                    costs.append({"scale": r, "docs": n_docs, "system": system, "skipped": "not run (--impact-scales)"})
+                    print(costs[-1], flush=True)
+                    continue
+                # the latest measured scale: Seismic's index grows sublinearly (postings per term are capped)
+                last = next((c for c in reversed(costs) if c["system"] == system and "index_mb" in c), None)
+                if last is not None and system not in ("impact", "bm25"):   # in-process: the index is in memory
+                    projected = max(last["index_mb"], last["rss_mb"]) * r / last["scale"]
                     if projected > 0.75 * available_mb():
                         costs.append({"scale": r, "docs": n_docs, "system": system,
                                       "skipped": f"projected index {projected:,.0f} MB > 75% of the "
