@@ -132,6 +132,7 @@ class SeismicBackend(Backend):
             heap_factor=self.params.heap_factor,
             num_threads=threads,
         )
-        for i, hits in zip(live, results):
-            out[i] = [(docid, float(round(score))) for _, score, docid in hits]
+        for hits in results:   # with several threads the lists may come back in any order: each names its query
+            if hits:
+                out[int(hits[0][0])] = [(docid, float(round(score))) for _, score, docid in hits]
         return out
