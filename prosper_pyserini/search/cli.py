@@ -180,30 +180,13 @@ def check_index(index_dir: str, system: str) -> dict[str, Any]:
 def _sparse_search(system: str, index_dir: str, topics: dict[str, str], model: str | None,
                    encoded_queries: str | None, top_k: int, scale: float, k: int, threads: int, batch_size: int,
                    index_checksum: str | None = None, min_idf: float = -1.0):
-    from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
+    from prosper_pyserini.encode.queries import read_query_vectors
 
-    if (model is None) == (encoded_queries is None):
-        raise click.UsageError(f"--system {system} needs exactly one of --model, --encoded-queries")
-    encoder = None
-    if model:
-        from prosper_pyserini.encode.cli import is_sparse, load_model
-
-        encoder = load_model(model)
-        if not is_sparse(encoder):
-            raise click.UsageError(f"{model} is a dense model; use --system dense")
-        if index_checksum and str(encoder.checksum()) != index_checksum:
-            raise click.BadParameter(f"{index_dir} was encoded by another model (checksum {index_checksum[:12]}…, "
-                                     f"{model} is {str(encoder.checksum())[:12]}…); search it with that model",
-                                     param_hint="'--model'")
+    encoder = _sparse_model(system, index_dir, model, encoded_queries, index_checksum)
     if system == "exact":
         from prosper_pyserini.search.exact import exact_search
 
-        vectors = (read_query_vectors(encoded_queries) if encoded_queries
-                   else encode_queries(encoder, topics, top_k=top_k or None, scale=scale))
-        missing = [q for q in topics if q not in vectors]
-        if missing:
-            raise click.ClickException(f"{encoded_queries}: no vector for {len(missing)} queries, e.g. {missing[0]!r}")
-        return exact_search(index_dir, {q: vectors[q] for q in topics}, k=k)
+        return exact_search(index_dir, _query_vectors(encoder, encoded_queries, topics, top_k, scale), k=k)
     from prosper_pyserini.search.impact import ProsperQueryEncoder, impact_search, vectors_by_text
 
     if encoded_queries:
@@ -232,7 +215,12 @@ def _backend_search(system: str, collection_dir: str, topics: dict[str, str], mo
                     if value is not None and not key.startswith(prefix))
     if others:
         raise click.UsageError(f"{', '.join(others)} only apply to another --system")
-    vectors = _query_vectors(system, collection_dir, topics, model, encoded_queries, top_k, scale)
+    from prosper_pyserini.encode.collection import metadata_path
+
+    settings = metadata_path(collection_dir, "settings")
+    made_by = json.loads(settings.read_text(encoding="utf-8")).get("model_checksum") if settings.is_file() else None
+    encoder = _sparse_model(system, collection_dir, model, encoded_queries, made_by)
+    vectors = _query_vectors(encoder, encoded_queries, topics, top_k, scale)
     try:
         backend, record = open_or_build(system, collection_dir, backend_index, params, threads=threads, rebuild=rebuild)
     except BackendUnavailable as exc:
@@ -250,32 +238,36 @@ def _backend_search(system: str, collection_dir: str, topics: dict[str, str], mo
     return run, report
 
 
-def _query_vectors(system: str, collection_dir: str, topics: dict[str, str], model: str | None,
-                   encoded_queries: str | None, top_k: int, scale: float) -> dict[str, dict[str, int]]:
-    """``{qid: {term: int}}`` from --model (checked against the collection's model) or --encoded-queries."""
-    from prosper_pyserini.encode.collection import metadata_path
-    from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
-
+def _sparse_model(system: str, index_dir: str, model: str | None, encoded_queries: str | None,
+                  index_checksum: str | None) -> Any:
+    """The sparse encoder of --model (None with --encoded-queries), refused when it did not encode the index."""
     if (model is None) == (encoded_queries is None):
         raise click.UsageError(f"--system {system} needs exactly one of --model, --encoded-queries")
-    if encoded_queries:
-        vectors = read_query_vectors(encoded_queries)
-        missing = [q for q in topics if q not in vectors]
-        if missing:
-            raise click.ClickException(f"{encoded_queries}: no vector for {len(missing)} queries, e.g. {missing[0]!r}")
-        return {q: vectors[q] for q in topics}
+    if not model:
+        return None
     from prosper_pyserini.encode.cli import is_sparse, load_model
 
     encoder = load_model(model)
     if not is_sparse(encoder):
         raise click.UsageError(f"{model} is a dense model; use --system dense")
-    settings = metadata_path(collection_dir, "settings")
-    made_by = json.loads(settings.read_text(encoding="utf-8")).get("model_checksum") if settings.is_file() else None
-    if made_by and str(encoder.checksum()) != made_by:
-        raise click.BadParameter(f"{collection_dir} was encoded by another model (checksum {made_by[:12]}…, "
+    if index_checksum and str(encoder.checksum()) != index_checksum:
+        raise click.BadParameter(f"{index_dir} was encoded by another model (checksum {index_checksum[:12]}…, "
                                  f"{model} is {str(encoder.checksum())[:12]}…); search it with that model",
                                  param_hint="'--model'")
-    return encode_queries(encoder, topics, top_k=top_k or None, scale=scale)
+    return encoder
+
+
+def _query_vectors(encoder: Any, encoded_queries: str | None, topics: dict[str, str], top_k: int,
+                   scale: float) -> dict[str, dict[str, int]]:
+    """``{qid: {term: int}}`` for every topic: encoded by ``encoder`` or read from --encoded-queries."""
+    from prosper_pyserini.encode.queries import encode_queries, read_query_vectors
+
+    vectors = (read_query_vectors(encoded_queries) if encoded_queries
+               else encode_queries(encoder, topics, top_k=top_k or None, scale=scale))
+    missing = [q for q in topics if q not in vectors]
+    if missing:
+        raise click.ClickException(f"{encoded_queries}: no vector for {len(missing)} queries, e.g. {missing[0]!r}")
+    return {q: vectors[q] for q in topics}
 
 
 if __name__ == "__main__":
