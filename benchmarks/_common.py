@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -119,4 +120,4 @@ def finish(name: str, payload: dict[str, Any], tables: dict[str, str], out_dir: 
 
 
 def command_line() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    return "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])   # quoted: copy-pastable

@@ -2,7 +2,7 @@
 
     python benchmarks/query_latency.py [--quick] [--collection DIR --model CKPT] [--scales 1,4,16]
                                        [--systems impact,seismic,bmp,bm25] [--backbones splade-tiny,smollm2-135m]
-                                       [--readme README.md]
+                                       [--readme README.md] [--tag NAME]
 
 * Collection: ``--collection DIR`` (a ``prosper-encode`` JsonVectorCollection) made by ``--model`` (checked against
   its ``model_checksum``); by default ``collections/hd-splade-tiny`` with zero-shot SPLADE-tiny when present, else
@@ -24,7 +24,8 @@
   r times: the replicas score alike), tie-aware. For BM25 it is the overlap with the exact learned-sparse top k,
   not an effectiveness measure.
 * ``--readme FILE`` rewrites FILE's ``<!-- query-latency:begin -->`` ... ``<!-- query-latency:end -->`` block from
-  the result (``--quick`` runs refuse it: the README shows full runs only).
+  the result (``--quick`` runs refuse it: the README shows full runs only); with ``--tag NAME`` the result is
+  ``results/query_latency-NAME.*`` and the block ``query-latency-NAME``, so a second collection has its own.
 """
 
 from __future__ import annotations
@@ -321,16 +322,21 @@ def main() -> None:
     parser.add_argument("--params", default="{}", help='backend parameters as JSON, e.g. \'{"seismic": '
                                                         '{"n_postings": 8000}, "bmp": {"bsize": 64}}\'')
     parser.add_argument("--readme", type=Path, help="rewrite this Markdown file's query-latency block (full runs)")
+    parser.add_argument("--tag", help="a second configuration (e.g. another collection): results go to "
+                                      "results/query_latency-TAG.* and the README block query-latency-TAG")
     parser.add_argument("--from-json", type=Path, help="with --readme: render the block from this result file "
                                                        "(e.g. results/query_latency.json) and run nothing")
     args = parser.parse_args()
+    if args.tag and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", args.tag):
+        parser.error(f"--tag takes lower-case letters, digits and '-', not {args.tag!r}")
+    key = README_KEY + (f"-{args.tag}" if args.tag else "")
     if args.from_json:
         if not args.readme:
             parser.error("--from-json needs --readme")
         from prosper_pyserini.eval.report import splice_block
 
-        splice_block(args.readme, README_KEY, readme_block(json.loads(args.from_json.read_text(encoding="utf-8"))))
-        print(f"rewrote the {README_KEY} block of {args.readme} from {args.from_json}")
+        splice_block(args.readme, key, readme_block(json.loads(args.from_json.read_text(encoding="utf-8"))))
+        print(f"rewrote the {key} block of {args.readme} from {args.from_json}")
         return
     if args.readme and args.quick:
         parser.error("--readme takes a full run's numbers, not --quick's")
@@ -339,11 +345,12 @@ def main() -> None:
     from prosper_pyserini.java import ensure_jvm
 
     if args.readme:
-        splice_block(args.readme, README_KEY, None)   # fail now, not after the run, if the block is missing
+        splice_block(args.readme, key, None)   # fail now, not after the run, if the block is missing
     ensure_jvm()
 
     from prosper_pyserini.encode.queries import encode_queries
     from prosper_pyserini.model import load_encoder
+    from prosper_pyserini.model.backbone import trim_heap
     from prosper_pyserini.search.backend import make_params
     from prosper_pyserini.search.bm25 import DEFAULT_B, DEFAULT_K1
     from prosper_pyserini.search.exact import ExactScorer
@@ -413,6 +420,7 @@ def main() -> None:
                 engine.close()
                 del engine
                 gc.collect()
+                trim_heap()   # freed build memory the allocator keeps would hide the index's own growth
                 before = rss_mb()
                 engine = open_system(system, built["path"], texts, vectors, params)
                 for i in range(min(nq, 50)):
@@ -465,7 +473,7 @@ def main() -> None:
     payload.update(single=rows, batch=batch_rows, costs=costs, targets=targets, peak_rss_mb=round(peak_rss_mb()))
     cols = ["scale", "docs", "system", "k", "search_p50_ms", "total_p50_ms", "total_p95_ms", "total_p99_ms",
             "encode_share_of_p50", "recall_at_k_vs_exact"]
-    name = "query_latency" + ("-quick" if args.quick else "")
+    name = "query_latency" + (f"-{args.tag}" if args.tag else "") + ("-quick" if args.quick else "")
     payload["result_file"] = f"benchmarks/results/{name}.json"
     _common.finish(name, payload, {
         f"Single query (encode p50 {payload['encode_single_ms']['p50']} ms on {args.query_threads} thread(s))":
@@ -475,8 +483,8 @@ def main() -> None:
         "Single-query encoding per backbone": _common.markdown_table(payload["encoding"]),
         "Targets": _common.markdown_table([{**t, "met_by": json.dumps(t["met_by"])} for t in targets])})
     if args.readme:
-        splice_block(args.readme, README_KEY, readme_block(payload))
-        print(f"rewrote the {README_KEY} block of {args.readme}")
+        splice_block(args.readme, key, readme_block(payload))
+        print(f"rewrote the {key} block of {args.readme}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 Each step writes into ``OUT.partial`` (suffix kept: ``run.partial.trec``) and renames it into place when it
 finishes, so an interrupted step leaves nothing that looks complete; a stamp ``.OUT.step.json`` beside the
 output records the key of its inputs (parameters and file checksums) and how long it took.
+
+A *resumable* step (training) keeps an interrupted ``OUT.partial`` folder when the key written into it at the
+start (``.step-key``) matches the new run's, and its ``produce`` picks up from what the folder holds; any
+other leftover is removed first, as for every step.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
+PARTIAL_KEY = ".step-key"   # inside a resumable step's OUT.partial folder: the key of the run that started it
+
 
 def key_of(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -30,8 +36,12 @@ class Steps:
     reused: list[str] = field(default_factory=list)       # made by an earlier run (not earlier in this one)
     produced: set[str] = field(default_factory=set)
 
-    def run(self, name: str, out: Path, inputs: dict[str, Any], produce: Callable[[Path], None]) -> Path:
-        """Produce ``out`` with ``produce(partial_path)`` unless a stamp with the same input key exists."""
+    def run(self, name: str, out: Path, inputs: dict[str, Any], produce: Callable[[Path], None],
+            resumable: bool = False) -> Path:
+        """Produce ``out`` with ``produce(partial_path)`` unless a stamp with the same input key exists.
+
+        With ``resumable`` the partial output is a folder that ``produce`` may continue (see the module docstring).
+        """
         key = key_of(inputs)
         stamp = out.parent / f".{out.name}.step.json"
         if not self.force and out.exists() and stamp.exists():
@@ -45,17 +55,30 @@ class Steps:
                     self.reused.append(name)
                 return out
         partial = out.with_name(f"{out.stem}.partial{out.suffix}")  # keeps the suffix writers look at
-        _remove(partial)
+        if resumable and not self.force and _partial_key(partial) == key:
+            log.info("%s: resuming the interrupted %s", name, partial)
+        else:
+            _remove(partial)
         out.parent.mkdir(parents=True, exist_ok=True)
+        if resumable:
+            partial.mkdir(exist_ok=True)
+            (partial / PARTIAL_KEY).write_text(key)
         start = time.perf_counter()
         produce(partial)
         seconds = time.perf_counter() - start
         _remove(out)
+        if resumable:
+            (partial / PARTIAL_KEY).unlink(missing_ok=True)
         partial.rename(out)
         stamp.write_text(json.dumps({"key": key, "inputs": inputs, "seconds": seconds}, indent=2, default=str))
         self.timings[name] = seconds
         self.produced.add(name)
         return out
+
+
+def _partial_key(partial: Path) -> str | None:
+    marker = partial / PARTIAL_KEY
+    return marker.read_text().strip() if marker.is_file() else None
 
 
 def _remove(path: Path) -> None:

@@ -105,6 +105,32 @@ def test_failed_step_leaves_no_output(tmp_path):
     assert not (tmp_path / "out.txt").exists()
 
 
+def test_resumable_step_continues_its_own_partial_folder_only(tmp_path):
+    seen = []
+
+    def produce(out, fail_after=None):
+        done = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        seen.append(done)
+        for i in range(len(done), 3):
+            if i == fail_after:
+                raise RuntimeError("stopped")
+            (out / f"part{i}").write_text(str(i))
+
+    target = tmp_path / "model"
+    with pytest.raises(RuntimeError):
+        Steps().run("train", target, {"p": 1}, lambda out: produce(out, fail_after=2), resumable=True)
+    Steps().run("train", target, {"p": 1}, produce, resumable=True)   # same inputs: keeps part0 and part1
+    assert seen == [[], ["part0", "part1"]] and sorted(p.name for p in target.iterdir()) == ["part0", "part1", "part2"]
+    with pytest.raises(RuntimeError):
+        Steps().run("train", target, {"p": 2}, lambda out: produce(out, fail_after=1), resumable=True)
+    Steps().run("train", target, {"p": 3}, produce, resumable=True)   # other inputs: the leftover is removed
+    assert seen[-1] == [] and not (tmp_path / "model.partial").exists()
+    with pytest.raises(RuntimeError):
+        Steps().run("train", target, {"p": 4}, lambda out: produce(out, fail_after=1), resumable=True)
+    Steps(force=True).run("train", target, {"p": 4}, produce, resumable=True)   # --force starts over
+    assert seen[-1] == []
+
+
 def test_tree_checksum_sees_content_and_names(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "a").write_text("1")

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 
 from prosper_pyserini.data.formats import read_run, write_queries  # noqa: E402
+from prosper_pyserini.encode.collection import read_vectors  # noqa: E402
 from prosper_pyserini.encode.queries import write_query_vectors  # noqa: E402
 from prosper_pyserini.search.backend import (  # noqa: E402
     BACKENDS,
@@ -95,6 +96,24 @@ def test_seismic_scores_are_exact_and_recall_is_high(collection, queries, exact,
     assert batch == [backend.search(queries[q], 10) for q in qids]
 
 
+def test_seismic_query_cut_traverses_the_heaviest_terms_only(collection, queries, exact, tmp_path):
+    pytest.importorskip("seismic")
+    backend, _ = open_or_build("seismic", collection, tmp_path / "idx", make_params("seismic", {"query_cut": 1}))
+    wide, _ = open_or_build("seismic", collection, tmp_path / "idx")   # same build: query_cut is search-only
+    rows = {docid: set(vector) for docid, vector in read_vectors(collection)}
+    narrower = 0
+    for qid, vector in queries.items():
+        if len([t for t in vector if t in VOCAB]) < 2:
+            continue
+        heaviest = max(vector, key=vector.get)
+        hits = backend.search(vector, 50)
+        scores = exact.scores(vector)
+        for docid, score in hits:   # found through the heaviest term's postings, scored with the whole query
+            assert heaviest in rows[docid] and score == scores[exact.docids.index(docid)]
+        narrower += {d for d, _ in hits} != {d for d, _ in wide.search(vector, 50)}
+    assert narrower > 0   # the cut changes what is found
+
+
 def test_bmp_requantizes_and_recalls(collection, queries, exact, tmp_path):
     pytest.importorskip("bmp")
     backend, record = open_or_build("bmp", collection, tmp_path / "idx", make_params("bmp", {"bsize": 8}))
@@ -137,7 +156,7 @@ def test_prosper_search_cli_writes_run_and_recall(system, collection, queries, t
     write_queries(topics, tmp_path / "q.tsv")
     write_query_vectors(queries, topics, tmp_path / "q.jsonl")
     out = tmp_path / f"{system}.trec"
-    flag = ["--seismic-n-postings", "400"] if system == "seismic" else ["--bmp-bsize", "16"]
+    flag = ["--seismic-n-postings", "400", "--seismic-query-cut", "4"] if system == "seismic" else ["--bmp-bsize", "16"]
     args = [
         "--system",
         system,
@@ -162,6 +181,8 @@ def test_prosper_search_cli_writes_run_and_recall(system, collection, queries, t
     report = json.loads((tmp_path / f"{system}.trec.search.json").read_text())
     assert report["system"] == system and report["recall_queries"] == 41 and report["recall_at_k_vs_exact"] >= 0.9
     assert report["index_bytes"] > 0 and report["docs"] in (600, 601) and not report["reused"]
+    given = {"n_postings": 400, "query_cut": 4} if system == "seismic" else {"bsize": 16}
+    assert {k: report["params"][k] for k in given} == given
     assert f"{system}: recall@20 vs exact" in result.output
     wrong = ["--bmp-alpha", "0.5"] if system == "seismic" else ["--seismic-heap-factor", "0.5"]
     bad = CliRunner().invoke(main, args + wrong)

@@ -14,7 +14,7 @@ from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
 from prosper_pyserini.presets import cache_identity, load_train_config, parse_overrides
 from prosper_pyserini.train.cli import main
-from prosper_pyserini.train.trainer import NonFiniteError, RunningTopK, Trainer, mrr_at_10
+from prosper_pyserini.train.trainer import STATE, NonFiniteError, RunningTopK, Trainer, mrr_at_10, resumable
 
 torch.set_num_threads(2)
 
@@ -103,7 +103,7 @@ def test_prosper_validation_best_checkpoint_and_resume(data_dir: Path, splade_di
     cfg = small(splade_dir, train__max_steps=2, train__save_every=1, lfw__schedule=[[200, 100], [100, 50]],
                 lfw__warmup_steps=1)
     summary = Trainer(cfg, data_dir, out).train()
-    epoch = summary["epochs"][0]
+    epoch, first_seconds = summary["epochs"][0], summary["seconds"]
     assert 0.0 <= epoch["dev_mrr10"] <= 1.0 and epoch["dev_queries"] == 6 and epoch["dev_docs"] == 24
     assert epoch["dev_loss"] > 0 and (out / "best" / "prosper.json").is_file()
     assert (out / "last" / "trainer_state.pt").is_file()
@@ -116,6 +116,21 @@ def test_prosper_validation_best_checkpoint_and_resume(data_dir: Path, splade_di
     assert summary["steps"] == 4
     steps = [r["step"] for r in read_log(out) if "loss" in r]
     assert steps == [1, 2, 3, 4]
+    # the summary keeps the epochs and the time of the run it resumed
+    assert summary["epochs"][0] == epoch and summary["resumed_at_step"] == 2 and len(summary["epochs"]) == 2
+    assert summary["seconds"] >= first_seconds
+
+
+def test_resumable_config_continues_from_last_without_touching_the_cache_key(tmp_path: Path) -> None:
+    config = load_train_config("prosper", ["train.max_steps=9"])
+    key = cache_identity(config)
+    fresh = resumable(config, tmp_path / "run.partial")
+    assert fresh.train.resume is None and fresh.train.save_every == 100
+    (tmp_path / "run.partial" / "last").mkdir(parents=True)
+    (tmp_path / "run.partial" / "last" / STATE).write_bytes(b"")
+    again = resumable(config, tmp_path / "run.partial", save_every=7)
+    assert again.train.resume == str(tmp_path / "run.partial" / "last") and again.train.save_every == 7
+    assert config.train.resume is None and config.train.save_every is None and cache_identity(config) == key
 
 
 def test_running_top_k_over_column_blocks() -> None:
@@ -156,6 +171,11 @@ def test_self_mined_negatives_rank_the_catalogue_and_survive_resume(data_dir: Pa
     resumed = Trainer(small(splade_dir, train__epochs=2, train__max_steps=7, train__resume=str(out / "last"),
                             data__hard_negatives=negatives, val__enabled=False), data_dir, out)
     assert resumed.mined_path == out / "negatives.epoch0.trec" and resumed.hard.pool == trainer.hard.pool
+    moved = tmp_path / "moved"
+    out.rename(moved)   # as a finished prosper-repro step renames OUT.partial to OUT: the run is found beside last/
+    again = Trainer(small(splade_dir, train__epochs=2, train__max_steps=7, train__resume=str(moved / "last"),
+                          data__hard_negatives=negatives, val__enabled=False), data_dir, moved)
+    assert again.mined_path == moved / "negatives.epoch0.trec" and again.hard.pool == trainer.hard.pool
     with pytest.raises(ValueError, match="self_mine=true needs data.hard_negatives.n"):
         Trainer(small(splade_dir, data__hard_negatives={"self_mine": True}), data_dir, tmp_path / "bad")
 

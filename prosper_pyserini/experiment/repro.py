@@ -177,7 +177,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     if not spec:
         return system["model"], {"model": system["model"]}
     from prosper_pyserini.presets import cache_identity, load_train_config
-    from prosper_pyserini.train.trainer import train
+    from prosper_pyserini.train.trainer import resumable, train
 
     assert exp.data is not None
     overrides = train_overrides(spec)
@@ -193,8 +193,9 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
         inputs["hard_negatives"] = sha256_tree(mined)
     config = load_train_config(spec.get("config", "prosper"), overrides)
     inputs["config"] = cache_identity(config)  # the resolved config: a changed preset file retrains too
+    # a stopped training continues from its last checkpoint when the same command runs again
     out = exp.steps.run(f"train:{system['name']}", exp.work / "checkpoints" / system["name"], inputs,
-                        lambda partial: train(config, exp.data.root, partial))
+                        lambda partial: train(resumable(config, partial), exp.data.root, partial), resumable=True)
     exp.stats.setdefault(system["name"], {})["training"] = json.loads((out / "summary.json").read_text())
     best = out / "best"
     return str(best if best.is_dir() else out / "last"), inputs

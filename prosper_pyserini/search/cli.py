@@ -87,6 +87,9 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
               help=f"Seismic: mass each block summary keeps [{SEISMIC_DEFAULTS.summary_energy}].")
 @click.option("--seismic-heap-factor", type=click.FloatRange(0, 1, min_open=True),
               help=f"Seismic search: lower scores more blocks (recall up, speed down) [{SEISMIC_DEFAULTS.heap_factor}].")
+@click.option("--seismic-query-cut", type=click.IntRange(min=1),
+              help=f"Seismic search: traverse the postings of this many heaviest query terms (every product found is "
+                   f"scored with the whole query) [{SEISMIC_DEFAULTS.query_cut}].")
 @click.option("--bmp-bsize", type=click.IntRange(min=1), help=f"BMP: documents per block [{BMP_DEFAULTS.bsize}].")
 @click.option("--bmp-alpha", type=click.FloatRange(0, 1, min_open=True),
               help=f"BMP search: block termination factor, 1 = safe [{BMP_DEFAULTS.alpha}].")

@@ -8,13 +8,30 @@ products it looks at (``n_postings`` per term on average, at most ``max_fraction
 whose summary beats the running threshold, loosened by ``heap_factor``).
 
 Defaults: tuned on Home Depot dev queries (400, PROSPER SPLADE-tiny ``recipe-selfneg``, 54,667 products of ~330
-terms, top-16 query terms) for recall@1000 >= 0.99 against ``prosper-search --system exact``, and for memory: the
-index lives in memory and its block summaries are most of it. n_postings 12,000, centroid fraction 0.05, summary
-energy 0.4, heap factor 0.8: recall 0.998 (0.998 also at heap factor 0.6 and 0.7), 872 MB (summaries 648 MB),
-302 s to build on one niced thread. Centroid fraction 0.1 with summary energy 0.5 gave the same recall (0.998 via
-``prosper-search``, 1,030 dev queries) at 1,395 MB (summaries 1,165 MB). The earlier benchmark's 3,500 / 0.1 / 0.4
-gave 0.94 on zero-shot SPLADE-tiny. Search times of these runs were taken on a machine busy with training and are
-not comparable; ``benchmarks/query_latency.py --params`` compares settings on an idle one.
+terms, top-16 query terms) for recall@1000 >= 0.99 against ``prosper-search --system exact`` at the lowest search
+time, measured one query at a time on one thread of an idle machine (2026-11-30). At k = 1000 the running
+threshold is low and nearly every block is scored, so time follows the postings visited (``n_postings`` times the
+query terms traversed), not ``heap_factor``:
+
+==========  =========  ===========  ==============  =========  ========
+n_postings  query_cut  heap_factor  recall@1000     p50 ms     build s
+==========  =========  ===========  ==============  =========  ========
+12,000      16         0.8          0.998           12.9       302
+2,000       16         0.8          0.995           6.7        95
+2,000       10         0.8          **0.991**       **4.9**    95
+2,000       8          0.8          0.987           4.7        95
+1,000       16         0.8          0.979           4.9        66
+==========  =========  ===========  ==============  =========  ========
+
+(build on two threads from n_postings 2,000; the 12,000 row on one niced thread). ``query_cut`` traverses the
+posting lists of the heaviest query terms only; every product found is still scored with the whole query.
+Centroid fraction 0.05 and summary energy 0.4 keep the block summaries (most of the index, which lives in memory)
+small: 0.1 and 0.5 gave the same recall at 1.6x the bytes.
+
+Sparser products need richer summaries. On ``recipe-selfneg-lambda-d`` (117 terms per product, same 400 dev
+queries) these defaults reach only 0.955 (query_cut 10) to 0.966 (n_postings 4,000, query_cut 16), and a lower
+heap factor does not fix it (0.976 at 0.3); centroid fraction 0.1 with summary energy 0.7 does: 0.993 at
+n_postings 2,000 (2.5 ms) and 0.998 at 4,000 (3.3 ms), query_cut 16, heap factor 0.8.
 """
 
 from __future__ import annotations
@@ -34,12 +51,13 @@ TERMS = "terms.json"
 
 @dataclass
 class SeismicParams:
-    n_postings: int = 12_000  # average postings kept per term
+    n_postings: int = 2_000  # average postings kept per term
     max_fraction: float = 1.5  # a term keeps at most max_fraction * n_postings
     centroid_fraction: float = 0.05  # clusters per posting list, as a fraction of its length
     summary_energy: float = 0.4  # share of each cluster's mass its summary keeps
     heap_factor: float = 0.8  # search: a block is scored when summary > threshold * heap_factor
-    SEARCH_FIELDS: ClassVar[tuple[str, ...]] = ("heap_factor",)
+    query_cut: int = 10  # search: posting lists of this many heaviest query terms are traversed
+    SEARCH_FIELDS: ClassVar[tuple[str, ...]] = ("heap_factor", "query_cut")
 
 
 class SeismicBackend(Backend):
@@ -114,7 +132,8 @@ class SeismicBackend(Backend):
         components, values = self.query_arrays(vector)
         if not len(components):
             return []
-        hits = self.index.search("q", components, values, k=k, query_cut=len(components), heap_factor=self.params.heap_factor)
+        hits = self.index.search("q", components, values, k=k, query_cut=min(self.params.query_cut, len(components)),
+                                 heap_factor=self.params.heap_factor)
         return [(docid, float(round(score))) for _, score, docid in hits]
 
     def batch_search(self, vectors: Sequence[Mapping[str, int]], k: int, threads: int = 1) -> list[Hits]:
@@ -128,7 +147,7 @@ class SeismicBackend(Backend):
             [arrays[i][0] for i in live],
             [arrays[i][1] for i in live],
             k=k,
-            query_cut=max(len(arrays[i][0]) for i in live),
+            query_cut=self.params.query_cut,
             heap_factor=self.params.heap_factor,
             num_threads=threads,
         )

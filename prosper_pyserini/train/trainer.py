@@ -223,6 +223,8 @@ class Trainer:
         self.ramp_steps = ramp_steps if ramp_steps is not None else self.steps_per_epoch
         self.step, self.epoch, self.skip_batches, self.best = 0, 0, 0, -1.0
         self.updates = 0   # optimizer updates applied in this process (steps minus skipped batches)
+        self.seconds_before, self.resumed_at = 0.0, None   # training time of the runs resumed from, and where
+        self._start = time.time()
         if tc.resume:
             self._load_state(Path(tc.resume))
 
@@ -339,8 +341,8 @@ class Trainer:
                 yaml.safe_dump(self.cfg.to_dict(), fh, sort_keys=False)
         logf = open(self.out / "train_log.jsonl", "a", encoding="utf-8") if self.dist.main else None
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.dist.main)
-        summary: dict[str, Any] = {"epochs": []}
-        start = time.time()
+        summary: dict[str, Any] = {"epochs": self._epochs_before_resume()}
+        start = self._start = time.time()
         try:
             while self.step < self.total_steps:
                 self._train_epoch(logf, bar, summary, start)
@@ -354,12 +356,27 @@ class Trainer:
             bar.close()
             if logf is not None:
                 logf.close()
-        summary.update(steps=self.step, updates=self.updates, seconds=round(time.time() - start, 1),
-                       best_dev_mrr10=self.best)
+        summary.update(steps=self.step, updates=self.updates, best_dev_mrr10=self.best,
+                       seconds=round(self.seconds_before + time.time() - start, 1))
+        if self.resumed_at is not None:
+            summary["resumed_at_step"] = self.resumed_at
         if self.dist.main:
             with atomic_write(self.out / "summary.json") as fh:
                 json.dump(summary, fh, indent=2)
         return summary
+
+    def _epochs_before_resume(self) -> list[dict[str, Any]]:
+        """The end-of-epoch records of the run resumed from (its ``train_log.jsonl``), so the summary has them all."""
+        if self.resumed_at is None:
+            return []
+        log_path = Path(self.cfg.train.resume).parent / "train_log.jsonl"
+        done: dict[int, dict[str, Any]] = {}
+        if log_path.is_file():
+            for line in log_path.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line) if line.strip() else {}
+                if record.get("event") == "epoch_end" and record["epoch"] < self.epoch:
+                    done[record["epoch"]] = {k: v for k, v in record.items() if k != "event"}
+        return [done[e] for e in sorted(done)]
 
     def _train_epoch(self, logf: Any, bar: Any, summary: dict[str, Any], start: float) -> None:
         """The batches of this epoch not yet seen (all of them unless resumed mid-epoch), until max steps."""
@@ -479,7 +496,8 @@ class Trainer:
                  "step": self.step, "epoch": self.epoch + (1 if epoch_done else 0),
                  "skip_batches": 0 if epoch_done else self.skip_batches, "best": self.best,
                  "lfw": self.lfw.state_dict(), "python_random": random.getstate(),
-                 "mined_negatives": str(self.mined_path) if self.mined_path else None}
+                 "mined_negatives": str(self.mined_path) if self.mined_path else None,
+                 "seconds": self.seconds_before + time.time() - self._start}
         with atomic_write(target / STATE, "wb") as fh:
             torch.save(state, fh)
 
@@ -494,8 +512,12 @@ class Trainer:
         self.skip_batches, self.best = int(state["skip_batches"]), float(state["best"])
         self.lfw.load_state_dict(state["lfw"])
         random.setstate(state["python_random"])
+        self.seconds_before, self.resumed_at = float(state.get("seconds", 0.0)), self.step
         if state.get("mined_negatives"):
-            self._use_mined(Path(state["mined_negatives"]))
+            mined = Path(state["mined_negatives"])
+            if not mined.is_file():   # written in OUT.partial, which the finished step renamed to OUT
+                mined = directory.parent / mined.name
+            self._use_mined(mined)
         log.info("resumed from %s at step %d (epoch %d)", directory, self.step, self.epoch)
 
     # ------------------------------------------------------------------------------------ validation
@@ -606,3 +628,16 @@ class Trainer:
 def train(config: TrainConfig, data_dir: str | Path, output_dir: str | Path) -> dict[str, Any]:
     """Build a :class:`Trainer` and run it; returns the summary (also written to ``summary.json``)."""
     return Trainer(config, data_dir, output_dir).train()
+
+
+def resumable(config: TrainConfig, output_dir: str | Path, save_every: int = 100) -> TrainConfig:
+    """``config`` set to continue the training interrupted in ``output_dir`` (from its ``last/``, if it has one).
+
+    It also saves ``last/`` every ``save_every`` steps unless the config says otherwise, so a stopped run loses at
+    most that many. Neither setting changes what is trained: callers key their caches on the original config.
+    """
+    last = Path(output_dir) / "last"
+    train = dataclasses.replace(config.train, save_every=config.train.save_every or save_every)
+    if (last / STATE).is_file():
+        train = dataclasses.replace(train, resume=str(last))
+    return dataclasses.replace(config, train=train)
