@@ -9,7 +9,8 @@ whose summary beats the running threshold, loosened by ``heap_factor``).
 
 Defaults: tuned on Home Depot dev queries (400, PROSPER SPLADE-tiny ``recipe-selfneg``, 54,667 products of ~330
 terms, top-16 query terms) for recall@1000 >= 0.99 against ``prosper-search --system exact`` at the lowest search
-time, measured one query at a time on one thread of an idle machine (2026-11-30). At k = 1000 the running
+time, measured one query at a time on one thread of an idle machine (2026-11-30, ``benchmarks/seismic_sweep.py``
+with ``--builds N:0.4:0.05``). At k = 1000 the running
 threshold is low and nearly every block is scored, so time follows the postings visited (``n_postings`` times the
 query terms traversed), not ``heap_factor``:
 
@@ -31,7 +32,8 @@ small: 0.1 and 0.5 gave the same recall at 1.6x the bytes.
 Sparser products need richer summaries. On ``recipe-selfneg-lambda-d`` (117 terms per product, same 400 dev
 queries) these defaults reach only 0.955 (query_cut 10) to 0.966 (n_postings 4,000, query_cut 16), and a lower
 heap factor does not fix it (0.976 at 0.3); centroid fraction 0.1 with summary energy 0.7 does: 0.993 at
-n_postings 2,000 (2.5 ms) and 0.998 at 4,000 (3.3 ms), query_cut 16, heap factor 0.8.
+n_postings 2,000 (2.5 ms) and 0.998 at 4,000 (3.3 ms), query_cut 16, heap factor 0.8 (``--builds 2000:0.7:0.1
+4000:0.7:0.1``).
 """
 
 from __future__ import annotations
