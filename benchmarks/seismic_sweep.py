@@ -46,7 +46,6 @@ def main() -> None:
     exact = ExactScorer(args.collection)
     matrix = exact.matrix.tocsr()
     matrix.sort_indices()
-    row = {d: i for i, d in enumerate(exact.docids)}
     string = seismic.get_seismic_string()
     prepared = []
     for vector in vectors.values():
@@ -54,15 +53,6 @@ def main() -> None:
         if items:
             prepared.append((vector, np.array([str(c) for c, _ in items], dtype=string),
                              np.array([w for _, w in items], dtype=np.float32)))
-
-    def recall(vector: dict[str, int], returned: list[str]) -> float | None:
-        scores = exact.scores(vector)
-        positive = int((scores > 0).sum())
-        if not positive:
-            return None
-        kk = min(args.k, positive)
-        kth = np.partition(scores, len(scores) - kk)[len(scores) - kk]
-        return min(1.0, sum(1 for d in returned[: args.k] if scores[row[d]] >= kth and scores[row[d]] > 0) / kk)
 
     for spec in args.builds:
         n_postings, energy, centroids = spec.split(":")
@@ -83,7 +73,7 @@ def main() -> None:
                     hits = index.search("q", components, values, k=args.k, query_cut=min(cut, len(components)),
                                         heap_factor=heap)
                     times.append(time.perf_counter() - t0)
-                    r = recall(vector, [h[2] for h in hits])
+                    r = exact.recall(vector, [h[2] for h in hits], args.k)
                     if r is not None:
                         recalls.append(r)
                 print(f"n_postings={n_postings} summary_energy={energy} centroid_fraction={centroids} "
