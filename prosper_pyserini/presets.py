@@ -67,6 +67,7 @@ class HardNegativesSection:
     run: str | None
     n: int
     top: int
+    skip: int
     self_mine: bool
 
 
@@ -169,6 +170,9 @@ def load_train_config(name_or_path: str | Path = DEFAULTS,
         value = getattr(getattr(result, section), key)
         if value < 1:
             raise ConfigError(f"{dotted}={value!r} must be a positive integer")
+    hn = result.data.hard_negatives
+    if not 0 <= hn.skip < hn.top:   # otherwise every query would silently fall back to random products
+        raise ConfigError(f"data.hard_negatives.skip={hn.skip!r} must be >= 0 and below data.hard_negatives.top={hn.top!r}")
     return result
 
 
@@ -176,6 +180,7 @@ def load_train_config(name_or_path: str | Path = DEFAULTS,
 # that leaves such a key at that value keeps the cache identity it had before the key existed, so adding an
 # option to the trainer retrains nothing (see :func:`cache_identity`).
 ADDED_KEYS: dict[tuple[str, ...], Any] = {("data", "hard_negatives", "self_mine"): False, ("data", "graded_docs"): 0,
+                                          ("data", "hard_negatives", "skip"): 0,
                                           ("loss", "graded_weight"): 0.0, ("loss", "graded_temperature"): 1.0}
 
 

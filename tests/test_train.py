@@ -14,6 +14,7 @@ from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.model import DenseEncoder, SparseEncoder, load_encoder
 from prosper_pyserini.presets import cache_identity, load_train_config, parse_overrides
 from prosper_pyserini.train.cli import main
+from prosper_pyserini.train.data import HardNegatives
 from prosper_pyserini.train.trainer import STATE, NonFiniteError, RunningTopK, Trainer, mrr_at_10, resumable
 
 torch.set_num_threads(2)
@@ -53,7 +54,8 @@ def test_config_layers_and_overrides() -> None:
                               ("train.epochs=1.5", "train.epochs=1.5 must be an integer"),
                               ("model.norm_q=l3", "model.norm_q must be one of none, l1, l2, not 'l3'"),
                               ("data.hard_negatives.n=[1]", r"data.hard_negatives.n=\[1\] must be an integer"),
-                              ("val.batch_size=0", "val.batch_size=0 must be a positive integer")]:
+                              ("val.batch_size=0", "val.batch_size=0 must be a positive integer"),
+                              ("data.hard_negatives.skip=100", "skip=100 must be >= 0 and below data.hard_negatives.top=100")]:
         with pytest.raises(ConfigError, match=message):
             load_train_config("prosper", [override])
     # an option added later, left at its old implicit value, does not change a cached model's identity
@@ -61,6 +63,17 @@ def test_config_layers_and_overrides() -> None:
     assert "graded_docs" not in cache_identity(base)["data"] and "graded_weight" not in cache_identity(base)["loss"]
     mined = load_train_config("prosper", ["data.hard_negatives.self_mine=true"])
     assert cache_identity(mined)["data"]["hard_negatives"]["self_mine"] is True
+    assert "skip" not in cache_identity(base)["data"]["hard_negatives"] and base.data.hard_negatives.skip == 0
+
+
+def test_hard_negatives_skip_the_first_ranks_and_judged_products() -> None:
+    run = {"q": {"a": 5.0, "b": 4.0, "c": 3.0, "d": 2.0, "e": 1.0}}
+    corpus = {d: d for d in "abcde"}
+    qrels = {"q": {"c": 1}}
+    assert HardNegatives(run, qrels, corpus, top=4, seed=0, source="run").pool == {"q": ["a", "b", "d"]}
+    skipped = HardNegatives(run, qrels, corpus, top=4, seed=0, source="run", skip=2)
+    assert skipped.pool == {"q": ["d"]}   # a, b: the first two ranks; c: judged; e: below the top 4
+    assert skipped.sample("q", 1, fallback=["a"], judged=qrels["q"]) == ["d"]
 
 
 def test_mrr_at_10() -> None:

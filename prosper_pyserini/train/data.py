@@ -28,13 +28,18 @@ def examples(queries: dict[str, str], qrels: Qrels, min_grade: int) -> list[Exam
 
 
 class HardNegatives:
-    """Samples negatives per query among a run's top ``top`` docs, excluding docs judged relevant (grade ≥ 1)."""
+    """Samples negatives per query among a run's ranks ``skip + 1 … top``, excluding docs judged relevant (grade ≥ 1).
 
-    def __init__(self, run: Run, qrels: Qrels, corpus: dict[str, str], top: int, seed: int, source: str | Path):
+    ``skip`` leaves the run's first ranks out: Home Depot judges about six products per query, so the top of a
+    good ranking holds relevant products nobody judged, which would be trained as negatives.
+    """
+
+    def __init__(self, run: Run, qrels: Qrels, corpus: dict[str, str], top: int, seed: int, source: str | Path,
+                 skip: int = 0):
         self.pool: dict[str, list[str]] = {}
         for qid, scores in run.items():
             judged = qrels.get(qid, {})
-            ordered = ranked(scores)[:top]
+            ordered = ranked(scores)[skip:top]
             self.pool[qid] = [d for d, _ in ordered if judged.get(d, 0) < 1 and d in corpus]
         self.rng = random.Random(seed)
         covered = sum(1 for q in qrels if self.pool.get(q))
@@ -43,9 +48,10 @@ class HardNegatives:
             raise InputError(source, None, "no query of the training qrels has hard-negative candidates")
 
     @classmethod
-    def from_file(cls, run_path: str | Path, qrels: Qrels, corpus: dict[str, str], top: int, seed: int) -> HardNegatives:
+    def from_file(cls, run_path: str | Path, qrels: Qrels, corpus: dict[str, str], top: int, seed: int,
+                  skip: int = 0) -> HardNegatives:
         """Negatives mined from a TREC run file (e.g. BM25 over the train queries)."""
-        return cls(read_run(run_path), qrels, corpus, top, seed, run_path)
+        return cls(read_run(run_path), qrels, corpus, top, seed, run_path, skip)
 
     def sample(self, qid: str, n: int, fallback: list[str], judged: dict[str, int]) -> list[str]:
         """``n`` negatives; a query short of candidates gets random corpus docs not judged relevant for it."""

@@ -169,7 +169,7 @@ class Trainer:
             raise ValueError("data.hard_negatives.self_mine=true needs data.hard_negatives.n >= 1")
         self.hard: HardNegatives | None = None
         if self.n_neg > 0 and hn.run:
-            self.hard = HardNegatives.from_file(hn.run, self.train_qrels, self.corpus, hn.top, tc.seed)
+            self.hard = HardNegatives.from_file(hn.run, self.train_qrels, self.corpus, hn.top, tc.seed, hn.skip)
         elif self.n_neg > 0 and not self.self_mine:
             raise ValueError("data.hard_negatives.n > 0 needs data.hard_negatives.run=RUN "
                              "(a TREC run over queries.train.tsv, e.g. BM25) or data.hard_negatives.self_mine=true")
@@ -617,7 +617,8 @@ class Trainer:
 
     def _use_mined(self, path: Path) -> None:
         seed = self.cfg.train.seed + self.epoch + 1
-        self.hard = HardNegatives.from_file(path, self.train_qrels, self.corpus, self.cfg.data.hard_negatives.top, seed)
+        hn = self.cfg.data.hard_negatives
+        self.hard = HardNegatives.from_file(path, self.train_qrels, self.corpus, hn.top, seed, hn.skip)
         self.mined_path = path
 
     @property
