@@ -169,7 +169,7 @@ class Trainer:
             raise ValueError("data.hard_negatives.self_mine=true needs data.hard_negatives.n >= 1")
         self.hard: HardNegatives | None = None
         if self.n_neg > 0 and hn.run:
-            self.hard = HardNegatives.from_file(hn.run, self.train_qrels, self.corpus, hn.top, tc.seed, hn.skip)
+            self.hard = self._negatives_from(Path(hn.run), tc.seed)
         elif self.n_neg > 0 and not self.self_mine:
             raise ValueError("data.hard_negatives.n > 0 needs data.hard_negatives.run=RUN "
                              "(a TREC run over queries.train.tsv, e.g. BM25) or data.hard_negatives.self_mine=true")
@@ -616,10 +616,13 @@ class Trainer:
         return len(self.hard.pool) if self.hard else 0
 
     def _use_mined(self, path: Path) -> None:
-        seed = self.cfg.train.seed + self.epoch + 1
-        hn = self.cfg.data.hard_negatives
-        self.hard = HardNegatives.from_file(path, self.train_qrels, self.corpus, hn.top, seed, hn.skip)
+        self.hard = self._negatives_from(path, self.cfg.train.seed + self.epoch + 1)
         self.mined_path = path
+
+    def _negatives_from(self, run: Path, seed: int) -> HardNegatives:
+        """The hard negatives a run offers the training queries, as ``data.hard_negatives`` (top, skip) says."""
+        hn = self.cfg.data.hard_negatives
+        return HardNegatives.from_file(run, self.train_qrels, self.corpus, hn.top, seed, hn.skip)
 
     @property
     def encoder_pair_local(self) -> nn.Module:
