@@ -59,6 +59,20 @@ def test_repro_runs_the_matrix_reuses_steps_and_takes_overrides(tmp_path):
     assert third.exit_code == 0, third.output
     assert json.loads((report / "results.json").read_text())["evaluated_queries"] > results["evaluated_queries"]
 
+    # another query cut re-encodes the queries and searches again, but keeps the encoded corpus and its index
+    work = tmp_path / "work"
+    stamps = {step: work / step / ".splade-tiny-zs.step.json" for step in ("collections", "indexes", "queries")}
+    stamps["queries"] = work / "queries" / ".splade-tiny-zs.jsonl.step.json"
+    before = {step: stamp.stat().st_mtime_ns for step, stamp in stamps.items()}
+    edited = yaml.safe_load(config.read_text())
+    next(s for s in edited["systems"] if s["name"] == "splade-tiny-zs")["encode"] = {"query_top_k": 0}
+    config.write_text(yaml.safe_dump(edited))
+    fourth = CliRunner().invoke(main, ["--config", str(config)])
+    assert fourth.exit_code == 0, fourth.output
+    after = {step: stamp.stat().st_mtime_ns for step, stamp in stamps.items()}
+    assert after["collections"] == before["collections"] and after["indexes"] == before["indexes"]
+    assert after["queries"] != before["queries"]
+
 
 def test_unknown_system_type_is_a_clear_error(tmp_path):
     config = yaml.safe_load(write_config(tmp_path).read_text())
@@ -87,12 +101,14 @@ def test_committed_experiment_configs_resolve(name):
 def test_config_problems_are_all_reported_before_any_work(tmp_path):
     config = yaml.safe_load(write_config(tmp_path).read_text())
     config["systems"].append({"name": "p", "type": "sparse", "train": {"config": "prosper", "overrides": {"model.k_qq": 3}}})
-    config["systems"] += [{"name": "f", "type": "fusion", "runs": ["bm25", "nope"]}, {"name": "bm25", "type": "bm25"}]
+    config["systems"] += [{"name": "f", "type": "fusion", "runs": ["bm25", "nope"]}, {"name": "bm25", "type": "bm25"},
+                          {"name": "q", "type": "sparse", "model": "splade-tiny", "encode": {"query_top_k": -1}}]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(main, ["--config", str(path)])
     assert result.exit_code != 0 and not (tmp_path / "work").exists()
-    for problem in ("unknown config key 'model.k_qq'", "fuses unknown system 'nope'", "'bm25': defined twice"):
+    for problem in ("unknown config key 'model.k_qq'", "fuses unknown system 'nope'", "'bm25': defined twice",
+                    "systems[6].encode.query_top_k must be 0 (every term) or a positive integer, not -1"):
         assert problem in result.output
 
 

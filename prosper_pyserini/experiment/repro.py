@@ -222,15 +222,18 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
             loaded["encoder"] = load_encoder(model, system.get("model_config"))
         return loaded["encoder"]
 
-    upstream = {**model_inputs, "model_config": system.get("model_config"), "encode": enc}
+    # the corpus steps key on the default query cut (a query-side setting): changing it re-encodes the queries only
+    corpus = {**model_inputs, "model_config": system.get("model_config"),
+              "encode": {**enc, "query_top_k": DEFAULT_QUERY_TOP_K}}
+    upstream = {**corpus, "encode": enc}
     # the step's folder holds the collection (vectors/, what Anserini reads) and its metadata beside it
     encoded = exp.steps.run(
-        f"encode:{name}", exp.work / "collections" / name, upstream,
+        f"encode:{name}", exp.work / "collections" / name, corpus,
         lambda out: encode_corpus(encoder(), exp.data.corpus, out / "vectors", model_name=model,
                                   scale=enc["scale"], batch_size=enc["batch_size"]))
     collection = encoded / "vectors"
     index = exp.steps.run(
-        f"index:{name}", exp.work / "indexes" / name, upstream,
+        f"index:{name}", exp.work / "indexes" / name, corpus,
         lambda out: exp.java_step(f"index:{name}", run_indexer, [
             "-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out), "-generator",
             "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-impact", "-pretokenized"]))
@@ -238,7 +241,8 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
     def encode_query_file(out: Path) -> None:
         topics = read_queries(queries)
-        write_query_vectors(encode_queries(encoder(), topics, top_k=enc["query_top_k"], scale=enc["scale"]), topics, out)
+        top_k = enc["query_top_k"] or None   # 0 keeps every term, as prosper-search --query-top-k 0
+        write_query_vectors(encode_queries(encoder(), topics, top_k=top_k, scale=enc["scale"]), topics, out)
 
     exp.steps.run(f"encode-queries:{name}{tag}", query_vectors, {**upstream, "queries": sha256_tree(queries)},
                   encode_query_file)
@@ -386,6 +390,9 @@ def check_keys(config: dict[str, Any]) -> list[str]:
         for key in ("train", "encode"):
             if isinstance(system.get(key), dict):
                 problems += _unknown(f"{where}.{key}", system[key], NESTED_KEYS[key])
+        top_k = system["encode"].get("query_top_k", 0) if isinstance(system.get("encode"), dict) else 0
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+            problems.append(f"{where}.encode.query_top_k must be 0 (every term) or a positive integer, not {top_k!r}")
         negatives = (system.get("train") or {}).get("hard_negatives") if isinstance(system.get("train"), dict) else None
         if negatives is not None:
             problems += _unknown(f"{where}.train.hard_negatives", negatives, NESTED_KEYS["hard_negatives"])
