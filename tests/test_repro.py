@@ -8,6 +8,7 @@ import yaml
 from click.testing import CliRunner
 
 from prosper_pyserini.config import load_config
+from prosper_pyserini.encode.collection import read_vectors
 from prosper_pyserini.experiment.cli import main
 from prosper_pyserini.experiment.repro import check_systems
 
@@ -185,3 +186,41 @@ def test_dry_run_prints_every_step_command_and_runs_nothing(tmp_path):
     assert f"--topics {work}/data/queries.dev.tsv" in lines[2] and "--impact --encoder splade-tiny" in lines[5]
     assert lines[-1].startswith(f"prosper-eval {tmp_path}/runs/bm25.trec {tmp_path}/runs/splade-tiny-zs.trec")
     assert not work.exists() and not (tmp_path / "runs").exists()   # nothing was run
+
+
+def test_model_of_searches_another_systems_model_with_a_narrower_product_window(tmp_path):
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    trained = {"name": "p", "type": "sparse", "train": {"config": "prosper", "overrides": {
+        "model.backbone": "splade-tiny", "train.max_steps": 2, "train.batch_size": 8, "val.enabled": False}}}
+    narrow = {"name": "p-top4", "type": "sparse", "model_of": "p", "encode": {"doc_top_k": 4, "query_top_k": 0}}
+    config["systems"] = [s for s in config["systems"] if s["name"] == "bm25"] + [trained, narrow]
+    path = tmp_path / "model-of.yaml"
+    path.write_text(yaml.safe_dump(config))
+    dry = CliRunner().invoke(main, ["--config", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert sum(line.startswith("prosper-train") for line in dry.output.splitlines()) == 1
+    assert "--doc-top-k 4" in dry.output
+    result = CliRunner().invoke(main, ["--config", str(path)])
+    assert result.exit_code == 0, result.output
+    work = tmp_path / "work"
+    assert sorted(p.name for p in (work / "checkpoints").iterdir()) == [".p.step.json", "p"]   # trained once
+    full, cut = (dict(read_vectors(work / "collections" / n / "vectors")) for n in ("p", "p-top4"))
+    assert full.keys() == cut.keys() and any(len(v) > 4 for v in full.values())
+    for doc, vector in cut.items():   # the same model's four heaviest terms (quantized ties may swap)
+        assert len(vector) == min(4, len(full[doc]))
+        assert min(vector.values()) >= sorted(full[doc].values(), reverse=True)[len(vector) - 1]
+        assert all(full[doc][t] == w for t, w in vector.items())
+    summary = json.loads((work / "collections" / "p-top4" / "vectors.summary.json").read_text())
+    assert summary["top_k"] == 4 and summary["avg_terms_per_product"] <= 4
+
+
+def test_model_of_must_name_a_system_with_a_model(tmp_path):
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    config["systems"] += [{"name": "a", "type": "sparse", "model_of": "zs+bm25"},
+                          {"name": "b", "type": "sparse", "model_of": "splade-tiny-zs", "model": "splade-tiny"}]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["--config", str(path)])
+    assert result.exit_code != 0 and not (tmp_path / "work").exists()
+    assert "system 'a': model_of must name a sparse system that trains or names its model, not 'zs+bm25'" in result.output
+    assert "system 'b': needs one of 'train', 'model' or 'model_of'" in result.output

@@ -70,6 +70,8 @@ def parse_shard(value: str) -> tuple[int, int]:
               help="Quantization: impact = round(weight * scale).")
 @click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
               help="Terms kept per query (0 = all).")
+@click.option("--doc-top-k", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Terms kept per product, heaviest first (0 = every term the model gives).")
 @click.option("--shard-size", default=DEFAULT_SHARD_SIZE, show_default=True, type=click.IntRange(min=1),
               help="Products per part file (the unit of resume).")
 @click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1),
@@ -80,7 +82,7 @@ def parse_shard(value: str) -> tuple[int, int]:
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count bad corpus lines and empty vectors instead of failing.")
 @click.option("--torch-threads", type=int, help="torch.set_num_threads for encoding [torch default].")
 def main(corpus: str | None, data_dir: str | None, queries: str | None, model: str, output: str, scale: float,
-         query_top_k: int, shard_size: int, batch_size: int, shard: str, text_fields: tuple[str, ...],
+         query_top_k: int, doc_top_k: int, shard_size: int, batch_size: int, shard: str, text_fields: tuple[str, ...],
          skip_bad_lines: bool, torch_threads: int | None) -> None:
     """Encode products or queries with a sparse or dense model."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -104,7 +106,7 @@ def main(corpus: str | None, data_dir: str | None, queries: str | None, model: s
         elif is_sparse(encoder):
             result = encode_corpus(encoder, corpus, output, model_name=model, scale=scale, shard_size=shard_size,
                                    batch_size=batch_size, shard=worker_shard, on_error=on_error,
-                                   text_fields=text_fields or None)
+                                   text_fields=text_fields or None, top_k=doc_top_k or None)
             rate = result.encoded_here / result.seconds if result.seconds else 0.0
             click.echo(f"{output}: wrote {len(result.parts_written)} part(s) ({result.encoded_here} products, "
                        f"{rate:.1f} products/s), kept {len(result.parts_resumed)} finished part(s)")

@@ -87,6 +87,7 @@ class EncodeSettings:
     shard_size: int = DEFAULT_SHARD_SIZE
     on_error: str = "raise"
     text_fields: list[str] | None = None
+    top_k: int | None = None   # terms kept per product, heaviest first (None: every term the model gives)
 
 
 @dataclass
@@ -211,12 +212,12 @@ def encode_texts(encoder: Any, texts: list[str], side: str) -> torch.Tensor:
 
 
 def encode_docs(encoder: Any, docs: Sequence[Doc], weights: TermWeights, batch_size: int,
-                bar: tqdm | None = None) -> list[dict[str, int]]:
-    """Quantized vectors for ``docs``, in their order."""
+                bar: tqdm | None = None, top_k: int | None = None) -> list[dict[str, int]]:
+    """Quantized vectors for ``docs``, in their order, each cut to its ``top_k`` heaviest terms if given."""
     vectors: list[dict[str, int]] = [{} for _ in docs]
     for batch in length_sorted_batches(docs, batch_size, getattr(encoder, "tokenizer", None)):
         dense = encode_texts(encoder, [docs[i].text for i in batch], side="doc")
-        for i, vector in zip(batch, weights.int_vectors(dense)):
+        for i, vector in zip(batch, weights.int_vectors(dense, top_k=top_k)):
             vectors[i] = vector
         if bar is not None:
             bar.update(len(batch))
@@ -246,13 +247,18 @@ def encode_corpus(
     shard: tuple[int, int] = (0, 1),
     on_error: OnError = "raise",
     text_fields: Sequence[str] | None = None,
+    top_k: int | None = None,
 ) -> EncodeResult:
-    """Encode the parts of ``corpus`` that belong to worker ``shard[0]`` of ``shard[1]`` into ``output``."""
+    """Encode the parts of ``corpus`` that belong to worker ``shard[0]`` of ``shard[1]`` into ``output``.
+
+    ``top_k`` keeps each product's heaviest terms only: a focusing window at inference, narrower than the
+    one the model was trained with (fewer postings, a smaller index); ``None`` keeps every term.
+    """
     worker, workers = shard
     if not 0 <= worker < workers:
         raise ValueError(f"shard must be i/n with 0 <= i < n, not {worker}/{workers}")
-    if shard_size < 1 or batch_size < 1:
-        raise ValueError("shard size and batch size must be positive")
+    if shard_size < 1 or batch_size < 1 or (top_k is not None and top_k < 1):
+        raise ValueError("shard size, batch size and top_k must be positive")
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
     check_folder(folder)
@@ -267,7 +273,7 @@ def encode_corpus(
     settings = EncodeSettings(
         model=model_name, model_checksum=str(encoder.checksum()), corpus=str(corpus),
         corpus_sha256=file_sha256(corpus), scale=float(scale), shard_size=shard_size,
-        on_error=on_error, text_fields=fields,
+        on_error=on_error, text_fields=fields, top_k=top_k,
     )
     _check_settings(folder, settings)
     weights = TermWeights(encoder.vocab_terms, scale)
@@ -302,7 +308,7 @@ def encode_corpus(
                     raise InputError(path, None, "existing part does not match the corpus chunk; delete it")
                 result.parts_resumed.append(path.name)
                 continue
-            vectors = encode_docs(encoder, chunk, weights, batch_size, bar)
+            vectors = encode_docs(encoder, chunk, weights, batch_size, bar, top_k)
             write_part(path, chunk, vectors, corpus, scale, on_error)
             result.parts_written.append(path.name)
             result.encoded_here += len(chunk)

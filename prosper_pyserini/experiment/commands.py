@@ -102,6 +102,8 @@ class Planner:
         return {s["name"]: s for s in self.exp.config["systems"]}[name]
 
     def model(self, system: dict[str, Any]) -> str:
+        if system.get("model_of"):
+            return self.model(self.by_name(system["model_of"]))
         spec = system.get("train")
         if not spec:
             return str(system["model"])
@@ -125,7 +127,8 @@ class Planner:
         vectors = self.exp.work / "collections" / name / "vectors"
         index = self.exp.work / "indexes" / name
         self.emit(f"encode:{name}", _cmd("prosper-encode", "--data", self.data, "--model", model, "--output", vectors,
-                                         "--scale", enc["scale"], "--batch-size", enc["batch_size"]))
+                                         "--scale", enc["scale"], "--batch-size", enc["batch_size"],
+                                         *(["--doc-top-k", enc["doc_top_k"]] if enc.get("doc_top_k") else [])))
         self.emit(f"index:{name}", _cmd("prosper-pyserini", "index.lucene", "--collection", "JsonVectorCollection",
                                         "--input", vectors, "--index", index, "--generator",
                                         "DefaultLuceneDocumentGenerator", "--threads", self.threads, "--impact",

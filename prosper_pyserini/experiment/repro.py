@@ -169,10 +169,13 @@ def judged_negatives_step(exp: Experiment, fallback_run: Path) -> Path:
 
 
 def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The model a system searches with: trained here (``train:``) or used as given (``model:``).
+    """The model a system searches with: trained here (``train:``), used as given (``model:``) or another
+    system's (``model_of:``, the same model encoded or searched with other settings, not trained twice).
 
     Returns the model path or name and the cache inputs that identify it.
     """
+    if system.get("model_of"):
+        return model_step(exp, {s["name"]: s for s in exp.config["systems"]}[system["model_of"]])
     spec = system.get("train")
     if not spec:
         return system["model"], {"model": system["model"]}
@@ -230,7 +233,8 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     encoded = exp.steps.run(
         f"encode:{name}", exp.work / "collections" / name, corpus,
         lambda out: encode_corpus(encoder(), exp.data.corpus, out / "vectors", model_name=model,
-                                  scale=enc["scale"], batch_size=enc["batch_size"]))
+                                  scale=enc["scale"], batch_size=enc["batch_size"],
+                                  top_k=enc.get("doc_top_k") or None))   # only when stated: older keys stay
     collection = encoded / "vectors"
     index = exp.steps.run(
         f"index:{name}", exp.work / "indexes" / name, corpus,
@@ -342,15 +346,15 @@ CONFIG_KEYS: dict[str, set[str] | None] = {
 }
 SYSTEM_KEYS: dict[str, set[str]] = {
     "bm25": {"k1", "b"},
-    "sparse": {"model", "train", "encode", "model_config"},
-    "dense": {"model", "train", "model_config"},
+    "sparse": {"model", "train", "model_of", "encode", "model_config"},
+    "dense": {"model", "train", "model_of", "model_config"},
     "fusion": {"runs", "method", "metric"},
     "run": {"path", "stats", "made_by"},
 }
 DATA_SOURCES = ("sample", "homedepot", "prepared")
 NESTED_KEYS: dict[str, set[str]] = {
     "train": {"config", "overrides", "hard_negatives"},
-    "encode": {"scale", "batch_size", "query_top_k"},
+    "encode": {"scale", "batch_size", "query_top_k", "doc_top_k"},
     "hard_negatives": {"system", "n", "top", "judged"},
 }
 
@@ -390,9 +394,10 @@ def check_keys(config: dict[str, Any]) -> list[str]:
         for key in ("train", "encode"):
             if isinstance(system.get(key), dict):
                 problems += _unknown(f"{where}.{key}", system[key], NESTED_KEYS[key])
-        top_k = system["encode"].get("query_top_k", 0) if isinstance(system.get("encode"), dict) else 0
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-            problems.append(f"{where}.encode.query_top_k must be 0 (every term) or a positive integer, not {top_k!r}")
+        for key in ("query_top_k", "doc_top_k"):
+            top_k = system["encode"].get(key, 0) if isinstance(system.get("encode"), dict) else 0
+            if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+                problems.append(f"{where}.encode.{key} must be 0 (every term) or a positive integer, not {top_k!r}")
         negatives = (system.get("train") or {}).get("hard_negatives") if isinstance(system.get("train"), dict) else None
         if negatives is not None:
             problems += _unknown(f"{where}.train.hard_negatives", negatives, NESTED_KEYS["hard_negatives"])
@@ -447,9 +452,13 @@ def check_systems(config: dict[str, Any]) -> None:
         elif kind == "run" and not system.get("path"):
             problems.append(f"system {name!r}: a run system needs 'path'")
         elif kind in ("sparse", "dense"):
-            spec = system.get("train")
-            if not spec and not system.get("model"):
-                problems.append(f"system {name!r}: needs 'train' or 'model'")
+            spec, source = system.get("train"), system.get("model_of")
+            if sum(bool(system.get(k)) for k in ("train", "model", "model_of")) != 1:
+                problems.append(f"system {name!r}: needs one of 'train', 'model' or 'model_of'")
+            if source and not any(s.get("name") == source and s.get("type") == kind and not s.get("model_of")
+                                  for s in systems):
+                problems.append(f"system {name!r}: model_of must name a {kind} system that trains or names its "
+                                f"model, not {source!r}")
             if spec:
                 negatives = (spec.get("hard_negatives") or {}).get("system")
                 if negatives and negatives not in names:
