@@ -62,8 +62,9 @@ def test_repro_runs_the_matrix_reuses_steps_and_takes_overrides(tmp_path):
 
     # another query cut re-encodes the queries and searches again, but keeps the encoded corpus and its index
     work = tmp_path / "work"
-    stamps = {step: work / step / ".splade-tiny-zs.step.json" for step in ("collections", "indexes", "queries")}
-    stamps["queries"] = work / "queries" / ".splade-tiny-zs.jsonl.step.json"
+    stamps = {"collections": work / "collections" / ".splade-tiny-zs.step.json",
+              "indexes": work / "indexes" / ".splade-tiny-zs.step.json",
+              "queries": work / "queries" / ".splade-tiny-zs.jsonl.step.json"}
     before = {step: stamp.stat().st_mtime_ns for step, stamp in stamps.items()}
     edited = yaml.safe_load(config.read_text())
     next(s for s in edited["systems"] if s["name"] == "splade-tiny-zs")["encode"] = {"query_top_k": 0}
