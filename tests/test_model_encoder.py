@@ -96,6 +96,22 @@ def test_save_load_round_trip(prosper_mlm: SparseEncoder, tmp_path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_files_saved_with_a_model_appear_with_it_or_not_at_all(prosper_mlm: SparseEncoder, tmp_path) -> None:
+    # the trainer's state goes in before the rename: a checkpoint never shows a model without its state
+    prosper_mlm.save_pretrained(tmp_path / "last", also=lambda folder: (folder / "state.pt").write_bytes(b"one"))
+    assert (tmp_path / "last" / "state.pt").read_bytes() == b"one"
+
+    def fail(folder):
+        (folder / "state.pt").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        prosper_mlm.save_pretrained(tmp_path / "last", also=fail)
+    assert (tmp_path / "last" / "state.pt").read_bytes() == b"one"   # the earlier checkpoint is whole
+    assert load_encoder(tmp_path / "last").checksum() == prosper_mlm.checksum()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_sentence_encoder_gets_head_tied_to_input_embeddings(splade_dir: str, tmp_path) -> None:
     config = SparseConfig(lrn_q=False, lrn_d=False, lfw=False, norm_q="none", mlm_head="tied")
     enc = SparseEncoder.from_backbone(splade_dir, config)

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 import torch
 from torch import nn
@@ -63,10 +63,12 @@ class EncoderBase(nn.Module):
     def _extra_tensors(self) -> dict[str, torch.Tensor]:
         return {}
 
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+    def save_pretrained(self, directory: str | os.PathLike[str],
+                        also: Callable[[Path], None] | None = None) -> Path:
         """HF layout (backbone weights as safetensors + tokenizer) plus ``prosper.json`` and extra heads.
 
-        Written to a temporary sibling directory and renamed into place, so a reader never sees half a model.
+        Written to a temporary sibling directory and renamed into place, so a reader never sees half a model;
+        ``also(folder)`` adds files before the rename (the trainer's state: a kill never parts it from its model).
         """
         from safetensors.torch import save_file
 
@@ -82,6 +84,8 @@ class EncoderBase(nn.Module):
             manifest = {"kind": self.kind, "format": 1, "checksum": self.checksum(),
                         "config": dataclasses.asdict(self.config)}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            if also is not None:
+                also(tmp)
             old = None
             if target.exists():
                 old = target.with_name(f".{target.name}.old")

@@ -491,15 +491,18 @@ class Trainer:
         if not self.dist.main:
             return
         self._finalise_lfw_config()
-        target = self.encoder.save_pretrained(self.out / "last")
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "step": self.step, "epoch": self.epoch + (1 if epoch_done else 0),
                  "skip_batches": 0 if epoch_done else self.skip_batches, "best": self.best,
                  "lfw": self.lfw.state_dict(), "python_random": random.getstate(),
                  "mined_negatives": str(self.mined_path) if self.mined_path else None,
                  "seconds": self.seconds_before + time.time() - self._start}
-        with atomic_write(target / STATE, "wb") as fh:
-            torch.save(state, fh)
+
+        def write_state(folder: Path) -> None:
+            with atomic_write(folder / STATE, "wb") as fh:
+                torch.save(state, fh)
+
+        self.encoder.save_pretrained(self.out / "last", also=write_state)
 
     def _load_state(self, directory: Path) -> None:
         path = directory / STATE
