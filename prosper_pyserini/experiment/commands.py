@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED
-from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 
-from .repro import ENCODE_BATCH_SIZE, Experiment, hard_negative_overrides, train_overrides
+from .repro import Experiment, encode_settings, hard_negative_overrides, train_overrides
 
 
 def _cmd(*parts: Any) -> str:
@@ -99,7 +98,7 @@ class Planner:
         return run
 
     def by_name(self, name: str) -> dict[str, Any]:
-        return {s["name"]: s for s in self.exp.config["systems"]}[name]
+        return self.exp.system_named(name)
 
     def model(self, system: dict[str, Any]) -> str:
         if system.get("model_of"):
@@ -122,8 +121,7 @@ class Planner:
 
     def sparse(self, system: dict[str, Any], model: str, queries: Path, run: Path, tag: str) -> None:
         name = system["name"]
-        enc = {"scale": DEFAULT_SCALE, "batch_size": ENCODE_BATCH_SIZE, "query_top_k": DEFAULT_QUERY_TOP_K,
-               **system.get("encode", {})}
+        enc = encode_settings(system)
         vectors = self.exp.work / "collections" / name / "vectors"
         index = self.exp.work / "indexes" / name
         self.emit(f"encode:{name}", _cmd("prosper-encode", "--data", self.data, "--model", model, "--output", vectors,

@@ -44,6 +44,10 @@ class Experiment:
         self.checksums: dict[str, str] = {}
         self.model_checksums: dict[str, str] = {}
 
+    def system_named(self, name: str) -> dict[str, Any]:
+        """The system of the config called ``name`` (names are checked before any work)."""
+        return next(s for s in self.config["systems"] if s["name"] == name)
+
     def sparsity_table(self) -> list[dict[str, Any]] | str:
         rows = [{"system": name, **stats["sparsity"]} for name, stats in self.stats.items() if "sparsity" in stats]
         return rows or "no sparse system in this experiment"
@@ -175,7 +179,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     Returns the model path or name and the cache inputs that identify it.
     """
     if system.get("model_of"):
-        return model_step(exp, {s["name"]: s for s in exp.config["systems"]}[system["model_of"]])
+        return model_step(exp, exp.system_named(system["model_of"]))
     spec = system.get("train")
     if not spec:
         return system["model"], {"model": system["model"]}
@@ -188,7 +192,7 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
                               "train_qrels": sha256_tree(exp.data.qrels_path("train"))}
     negatives = spec.get("hard_negatives")
     if negatives:
-        source = {s["name"]: s for s in exp.config.get("systems", [])}[negatives["system"]]
+        source = exp.system_named(negatives["system"])
         mined = exp.run_system(source, exp.data.queries_path("train"), ".train")
         if negatives.get("judged"):
             mined = judged_negatives_step(exp, mined)
@@ -204,6 +208,12 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
     return str(best if best.is_dir() else out / "last"), inputs
 
 
+def encode_settings(system: dict[str, Any]) -> dict[str, Any]:
+    """A sparse system's ``encode:`` over the defaults; ``doc_top_k`` only when stated, so older keys stay."""
+    return {"scale": DEFAULT_SCALE, "batch_size": ENCODE_BATCH_SIZE, "query_top_k": DEFAULT_QUERY_TOP_K,
+            **system.get("encode", {})}
+
+
 def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
     """Learned sparse model: (train) → encode the corpus → Lucene impact index → impact search."""
     from prosper_pyserini.encode.collection import encode_corpus, read_vectors
@@ -216,8 +226,7 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     assert exp.data is not None
     name = system["name"]
     model, model_inputs = model_step(exp, system)
-    enc = {"scale": DEFAULT_SCALE, "batch_size": ENCODE_BATCH_SIZE, "query_top_k": DEFAULT_QUERY_TOP_K,
-           **system.get("encode", {})}
+    enc = encode_settings(system)
     loaded: dict[str, Any] = {}
 
     def encoder() -> Any:
@@ -234,7 +243,7 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
         f"encode:{name}", exp.work / "collections" / name, corpus,
         lambda out: encode_corpus(encoder(), exp.data.corpus, out / "vectors", model_name=model,
                                   scale=enc["scale"], batch_size=enc["batch_size"],
-                                  top_k=enc.get("doc_top_k") or None))   # only when stated: older keys stay
+                                  top_k=enc.get("doc_top_k") or None))
     collection = encoded / "vectors"
     index = exp.steps.run(
         f"index:{name}", exp.work / "indexes" / name, corpus,

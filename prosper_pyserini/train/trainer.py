@@ -497,12 +497,8 @@ class Trainer:
                  "lfw": self.lfw.state_dict(), "python_random": random.getstate(),
                  "mined_negatives": str(self.mined_path) if self.mined_path else None,
                  "seconds": self.seconds_before + time.time() - self._start}
-
-        def write_state(folder: Path) -> None:
-            with atomic_write(folder / STATE, "wb") as fh:
-                torch.save(state, fh)
-
-        self.encoder.save_pretrained(self.out / "last", also=write_state)
+        # written into the model's temporary folder, which is renamed into place whole
+        self.encoder.save_pretrained(self.out / "last", also=lambda folder: torch.save(state, folder / STATE))
 
     def _load_state(self, directory: Path) -> None:
         path = directory / STATE
