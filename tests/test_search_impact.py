@@ -225,3 +225,18 @@ def test_encode_and_score_equals_collection_then_exact_search(built):
         assert list(run[qid].items()) == [(d, float(s)) for d, s in scorer.search(vector, 30)]
     expected = sparsity_stats((v for _, v in read_vectors(built["collection"])), vectors.values())
     assert sparsity == pytest.approx(expected, abs=1e-4)
+
+
+def test_queries_longer_than_lucenes_clause_limit_are_searched_exactly(built):
+    """SPLADE-v2 on a dense-start backbone gives queries thousands of terms; Lucene's default limit is 1,024."""
+    from prosper_pyserini.search.impact import ProsperQueryEncoder, impact_search
+
+    scorer = ExactScorer(built["collection"])
+    qid, text = next(iter(built["queries"].items()))
+    vector = dict(ProsperQueryEncoder(sparse_encoder()).encode(text))
+    # every indexed term (Anserini skips terms absent from the index, so those would not count)
+    vector.update({t: 1 for t in scorer.term_index if t not in vector})
+    run = impact_search(str(built["index"]), {qid: text}, ProsperQueryEncoder(vectors={text: vector}), k=10)
+    exact = sorted((int(s) for s in scorer.scores(vector) if s > 0), reverse=True)[:10]
+    assert len(vector) > 2000
+    assert sorted((int(s) for s in run[qid].values()), reverse=True) == exact

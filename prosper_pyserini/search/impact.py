@@ -8,6 +8,10 @@ does not start the JVM: :func:`impact_search` starts it on first use.
 Pyserini's ``batch_search`` calls ``encode`` one query at a time; :func:`impact_search` first encodes all
 queries in model batches (:meth:`ProsperQueryEncoder.prime`) so those calls are cache lookups.
 
+Lucene refuses a query of more than 1,024 terms (``IndexSearcher.getMaxClauseCount()``), and Anserini's batch
+search reports that only as ``queryCount = 1 is not equal to completedTaskCount = 0``; a model without a
+focusing window (SPLADE-v2 on a dense-start backbone) gives queries thousands of terms, so
+:func:`impact_search` raises the limit to the longest query first.
 The searcher is opened with ``min_idf=-1`` by default: Pyserini's default ``0`` silently drops query terms that
 occur in every document (idf = log(N/df) = 0), which would make Lucene disagree with the exact dot product.
 """
@@ -20,7 +24,7 @@ from typing import Any, Mapping
 from prosper_pyserini.data.formats import Run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 from prosper_pyserini.encode.queries import QueryVectors, encode_queries
-from prosper_pyserini.java import ensure_jvm
+from prosper_pyserini.java import autoclass, ensure_jvm
 from prosper_pyserini.model.base import MANIFEST
 from prosper_pyserini.search.bm25 import search_all
 
@@ -60,8 +64,16 @@ def impact_search(index_dir: str, queries: Mapping[str, str], query_encoder: Pro
     from pyserini.search.lucene import LuceneImpactSearcher
 
     query_encoder.prime(list(queries.values()))
+    allow_query_terms(max((len(query_encoder.encode(text)) for text in queries.values()), default=0))
     searcher = LuceneImpactSearcher(index_dir, query_encoder=query_encoder, min_idf=min_idf)
     return search_all(searcher, queries, k, threads, batch_size, "impact search")
+
+
+def allow_query_terms(n: int) -> None:
+    """Let Lucene run queries of ``n`` terms (one clause each); the JVM-wide limit only ever goes up."""
+    index_searcher = autoclass("org.apache.lucene.search.IndexSearcher")
+    if n > index_searcher.getMaxClauseCount():
+        index_searcher.setMaxClauseCount(n)
 
 
 def accept_checkpoints_as_encoders() -> None:
@@ -83,7 +95,9 @@ def accept_checkpoints_as_encoders() -> None:
         if query_encoder and (Path(query_encoder) / MANIFEST).is_file():
             from prosper_pyserini.model import load_encoder
 
-            return ProsperQueryEncoder(load_encoder(query_encoder))
+            encoder = load_encoder(query_encoder)
+            allow_query_terms(len(encoder.vocab_terms))   # Pyserini's searcher does not know its queries ahead
+            return ProsperQueryEncoder(encoder)
         return original(query_encoder)
 
     init_query_encoder.prosper = True   # type: ignore[attr-defined]
