@@ -146,6 +146,20 @@ def test_resumable_config_continues_from_last_without_touching_the_cache_key(tmp
     assert config.train.resume is None and config.train.save_every is None and cache_identity(config) == key
 
 
+def test_resume_finds_a_checkpoint_a_kill_left_set_aside(tmp_path: Path) -> None:
+    # save_pretrained moves the old last/ aside, then renames the new one in: a kill in between leaves .last.old
+    config = load_train_config("prosper", ["train.max_steps=9"])
+    run = tmp_path / "run.partial"
+    (run / ".last.old").mkdir(parents=True)
+    (run / ".last.old" / STATE).write_bytes(b"state")
+    (run / ".best.old").mkdir()
+    again = resumable(config, run)
+    assert again.train.resume == str(run / "last") and (run / "last" / STATE).read_bytes() == b"state"
+    assert (run / "best").is_dir() and sorted(p.name for p in run.iterdir()) == ["best", "last"]
+    (run / ".last.old").mkdir()   # with last/ in place, a leftover is not put over it
+    assert resumable(config, run).train.resume == str(run / "last") and (run / ".last.old").is_dir()
+
+
 def test_running_top_k_over_column_blocks() -> None:
     top = RunningTopK(2, 3, torch.device("cpu"))
     top.add(torch.tensor([[1.0, 5.0], [0.5, 0.2]]), 0)

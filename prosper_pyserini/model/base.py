@@ -25,6 +25,27 @@ MANIFEST = "prosper.json"
 HEADS = "prosper_heads.safetensors"
 
 
+
+def set_aside_name(target: Path) -> Path:
+    """Where :meth:`save_pretrained` moves the model it replaces while the new one is renamed into place."""
+    return target.with_name(f".{target.name}.old")
+
+
+def restore_interrupted_save(directory: str | os.PathLike[str]) -> Path:
+    """Put back a model that a kill between :meth:`save_pretrained`'s two renames left only set aside.
+
+    The old model is moved aside before the new one is renamed into place; a kill in between (milliseconds)
+    leaves ``.NAME.old`` and no ``NAME``. That old model is whole, so it is the one to resume from.
+
+    Returns:
+        ``directory`` as a path.
+    """
+    target = Path(directory)
+    aside = set_aside_name(target)
+    if not target.exists() and aside.is_dir():
+        os.replace(aside, target)
+    return target
+
 class EncoderBase(nn.Module):
     """Shared plumbing: batching, device, checksum and atomic HF-layout saving."""
 
@@ -72,7 +93,7 @@ class EncoderBase(nn.Module):
         """
         from safetensors.torch import save_file
 
-        target = Path(directory)
+        target = restore_interrupted_save(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
@@ -88,7 +109,7 @@ class EncoderBase(nn.Module):
                 also(tmp)
             old = None
             if target.exists():
-                old = target.with_name(f".{target.name}.old")
+                old = set_aside_name(target)
                 shutil.rmtree(old, ignore_errors=True)
                 os.replace(target, old)
             os.replace(tmp, target)

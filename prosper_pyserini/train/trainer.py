@@ -30,6 +30,7 @@ from prosper_pyserini.data.formats import Qrels, Run, atomic_write, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
 from prosper_pyserini.model import EncoderBase, SparseEncoder, load_encoder
 from prosper_pyserini.model.backbone import trim_heap
+from prosper_pyserini.model.base import restore_interrupted_save
 from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, gather_with_grad, graded_listwise, info_nce, ramp
 from prosper_pyserini.model.sparse import l0
@@ -639,7 +640,8 @@ def resumable(config: TrainConfig, output_dir: str | Path, save_every: int = 100
     It also saves ``last/`` every ``save_every`` steps unless the config says otherwise, so a stopped run loses at
     most that many. Neither setting changes what is trained: callers key their caches on the original config.
     """
-    last = Path(output_dir) / "last"
+    last = restore_interrupted_save(Path(output_dir) / "last")
+    restore_interrupted_save(Path(output_dir) / "best")
     train = dataclasses.replace(config.train, save_every=config.train.save_every or save_every)
     if (last / STATE).is_file():
         train = dataclasses.replace(train, resume=str(last))
