@@ -25,7 +25,6 @@ MANIFEST = "prosper.json"
 HEADS = "prosper_heads.safetensors"
 
 
-
 def set_aside_name(target: Path) -> Path:
     """Where :meth:`save_pretrained` moves the model it replaces while the new one is renamed into place."""
     return target.with_name(f".{target.name}.old")
@@ -45,6 +44,7 @@ def restore_interrupted_save(directory: str | os.PathLike[str]) -> Path:
     if not target.exists() and aside.is_dir():
         os.replace(aside, target)
     return target
+
 
 class EncoderBase(nn.Module):
     """Shared plumbing: batching, device, checksum and atomic HF-layout saving."""
