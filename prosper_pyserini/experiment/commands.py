@@ -89,7 +89,7 @@ class Planner:
                                                       "--index", index, "--topics", queries, "--hits", k,
                                                       "--name", name, "--output", run))
         elif kind == "fusion":
-            parts = [self.system(self.by_name(n), queries, tag) for n in system["runs"]]
+            parts = [self.system(self.exp.system_named(n), queries, tag) for n in system["runs"]]
             self.emit(f"fuse:{name}{tag}", f"# {name}: {system.get('method', 'rrf')} fusion of "
                       f"{', '.join(map(str, parts))}, tuned on the dev queries (prosper-repro only) -> {run}")
         else:
@@ -97,12 +97,9 @@ class Planner:
             self.emit(f"run:{name}", f"# {name}: a run made elsewhere, {run} (made by: {system.get('made_by', 'not stated')})")
         return run
 
-    def by_name(self, name: str) -> dict[str, Any]:
-        return self.exp.system_named(name)
-
     def model(self, system: dict[str, Any]) -> str:
         if system.get("model_of"):
-            return self.model(self.by_name(system["model_of"]))
+            return self.model(self.exp.system_named(system["model_of"]))
         spec = system.get("train")
         if not spec:
             return str(system["model"])
@@ -110,7 +107,7 @@ class Planner:
         overrides = train_overrides(spec)
         negatives = spec.get("hard_negatives")
         if negatives:
-            mined = self.system(self.by_name(negatives["system"]), self.queries("train"), ".train")
+            mined = self.system(self.exp.system_named(negatives["system"]), self.queries("train"), ".train")
             if negatives.get("judged"):
                 self.emit("judged", f"# judged negatives: the train qrels' grade-0 products, else {mined} "
                                     "(prosper-repro only)")
