@@ -13,7 +13,7 @@ import copy
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 from prosper_pyserini.config import ConfigError, apply_overrides, merge, read_mapping, typed
 
@@ -132,7 +132,7 @@ _POSITIVE = ("train.batch_size", "train.grad_accum", "train.epochs", "val.batch_
 
 
 def preset_path(name_or_path: str | Path) -> Path:
-    """A preset name (``prosper``, ``splade``, ``sp-llm``, ``dense``, with or without ``.yaml``) or a file path."""
+    """A preset name (``prosper``, ``splade``, ``sp-llm``, ``dense``, ``cpu``; ``.yaml`` optional) or a file path."""
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -148,21 +148,24 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     return apply_overrides({}, items)
 
 
-def load_train_config(name_or_path: str | Path = DEFAULTS,
+def load_train_config(presets: str | Path | Sequence[str | Path] = DEFAULTS,
                       overrides: Iterable[str] | dict[str, Any] = ()) -> TrainConfig:
-    """Defaults ← preset ← overrides, as a checked :class:`TrainConfig`.
+    """Defaults ← preset(s) ← overrides, as a checked :class:`TrainConfig`.
 
     Args:
-        name_or_path: a preset name or a YAML file holding only the keys it changes.
+        presets: a preset name or a YAML file holding only the keys it changes, or several merged in order
+            (a model preset, then a training recipe: ``["splade", "cpu"]``).
         overrides: ``key=value`` strings or a nested mapping.
     Returns:
         the typed config. An unknown key is a ``KeyError``, a wrong type or a non-positive batch size a
         :class:`~prosper_pyserini.config.ConfigError`, each naming the key's path.
     """
-    config = read_mapping(CONFIG_DIR / f"{DEFAULTS}.yaml")
-    path = preset_path(name_or_path)
-    if path.resolve() != (CONFIG_DIR / f"{DEFAULTS}.yaml").resolve():
-        config = merge(config, read_mapping(path), strict=True)
+    defaults = CONFIG_DIR / f"{DEFAULTS}.yaml"
+    config = read_mapping(defaults)
+    for name in [presets] if isinstance(presets, (str, Path)) else presets:
+        path = preset_path(name)
+        if path.resolve() != defaults.resolve():
+            config = merge(config, read_mapping(path), strict=True)
     extra = overrides if isinstance(overrides, dict) else parse_overrides(overrides)
     result = typed(TrainConfig, merge(config, extra, strict=True))
     for dotted in _POSITIVE:   # a zero batch fails deep inside torch, after the model has loaded

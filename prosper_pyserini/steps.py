@@ -7,6 +7,10 @@ output records the key of its inputs (parameters and file checksums) and how lon
 A *resumable* step (training) keeps an interrupted ``OUT.partial`` folder when the key written into it at the
 start (``.step-key``) matches the new run's, and its ``produce`` picks up from what the folder holds; any
 other leftover is removed first, as for every step.
+
+A *shared* step (a model, its encoded corpus, its index: outputs whose content does not depend on the system's
+name) also reuses an output beside ``OUT`` made with the same key under another name, so a matrix that
+repeats another experiment's system in the same ``work_dir`` does not train it twice.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +41,28 @@ class Steps:
     produced: set[str] = field(default_factory=set)
 
     def run(self, name: str, out: Path, inputs: dict[str, Any], produce: Callable[[Path], None],
-            resumable: bool = False) -> Path:
+            resumable: bool = False, shared: bool = False) -> Path:
         """Produce ``out`` with ``produce(partial_path)`` unless a stamp with the same input key exists.
 
-        With ``resumable`` the partial output is a folder that ``produce`` may continue (see the module docstring).
+        Args:
+            resumable: the partial output is a folder that ``produce`` may continue (see the module docstring).
+            shared: an output beside ``out`` with the same key, made for another name, is reused as it is.
+
+        Returns:
+            ``out``, or the output reused in its place (``shared``).
         """
         key = key_of(inputs)
-        stamp = out.parent / f".{out.name}.step.json"
-        if not self.force and out.exists() and stamp.exists():
-            recorded = json.loads(stamp.read_text())
-            if recorded.get("key") == key:
+        if not self.force:
+            made = _made_with(key, out, out.parent.glob(".*.step.json") if shared else [_stamp_of(out)])
+            if made is not None:
+                output, recorded = made
                 # a step made or reused earlier in this run (a fusion asks for its parts again) is not news
                 log.log(logging.DEBUG if name in self.produced or name in self.reused else logging.INFO,
-                        "%s: reusing %s", name, out)
+                        "%s: reusing %s%s", name, output, "" if output == out else " (the same inputs, another name)")
                 self.timings[name] = recorded.get("seconds", 0.0)
                 if name not in self.produced and name not in self.reused:
                     self.reused.append(name)
-                return out
+                return output
         partial = out.with_name(f"{out.stem}.partial{out.suffix}")  # keeps the suffix writers look at
         if resumable and not self.force and _partial_key(partial) == key:
             log.info("%s: resuming the interrupted %s", name, partial)
@@ -70,10 +79,26 @@ class Steps:
         if resumable:
             (partial / PARTIAL_KEY).unlink(missing_ok=True)
         partial.rename(out)
-        stamp.write_text(json.dumps({"key": key, "inputs": inputs, "seconds": seconds}, indent=2, default=str))
+        _stamp_of(out).write_text(json.dumps({"key": key, "inputs": inputs, "seconds": seconds}, indent=2, default=str))
         self.timings[name] = seconds
         self.produced.add(name)
         return out
+
+
+def _stamp_of(out: Path) -> Path:
+    return out.parent / f".{out.name}.step.json"
+
+
+def _made_with(key: str, out: Path, stamps: Iterable[Path]) -> tuple[Path, dict[str, Any]] | None:
+    """The output and stamp record of the first of ``stamps`` that records ``key`` (``out``'s own first)."""
+    own = _stamp_of(out)
+    for stamp in sorted(stamps, key=lambda s: (s != own, s.name)):
+        output = stamp.with_name(stamp.name[1:-len(".step.json")])
+        if stamp.is_file() and output.exists():
+            recorded = json.loads(stamp.read_text())
+            if recorded.get("key") == key:
+                return output, recorded
+    return None
 
 
 def _partial_key(partial: Path) -> str | None:

@@ -95,6 +95,29 @@ def test_steps_reuse_and_redo(tmp_path):
     assert len(calls) == 3 and target.read_text() == "result"
 
 
+def test_shared_step_reuses_an_output_made_with_the_same_inputs_under_another_name(tmp_path):
+    calls = []
+
+    def produce(out):
+        calls.append(out.name)
+        out.write_text(out.name)
+
+    first = Steps().run("train:a", tmp_path / "a", {"p": 1}, produce, shared=True)
+    steps = Steps()
+    assert steps.run("train:b", tmp_path / "b", {"p": 1}, produce, shared=True) == first
+    assert calls == ["a.partial"] and steps.reused == ["train:b"] and not (tmp_path / "b").exists()
+    # not shared, other inputs, or --force: made under its own name
+    assert Steps().run("s", tmp_path / "c", {"p": 1}, produce) == tmp_path / "c"
+    assert Steps().run("train:d", tmp_path / "d", {"p": 2}, produce, shared=True) == tmp_path / "d"
+    assert Steps(force=True).run("train:b", tmp_path / "b", {"p": 1}, produce, shared=True) == tmp_path / "b"
+    assert calls == ["a.partial", "c.partial", "d.partial", "b.partial"]
+    # its own output comes first; a stamp whose output is gone is not a twin
+    assert Steps().run("train:b", tmp_path / "b", {"p": 1}, produce, shared=True) == tmp_path / "b"
+    for made in "abc":
+        (tmp_path / made).unlink()
+    assert Steps().run("train:e", tmp_path / "e", {"p": 1}, produce, shared=True) == tmp_path / "e"
+
+
 def test_failed_step_leaves_no_output(tmp_path):
     def produce(out):
         out.write_text("partial")

@@ -69,6 +69,19 @@ def test_queries_qrels_runs_round_trip(tmp_path):
     assert formats.read_run(tmp_path / "r.trec") == {"q1": {"d1": 3.5, "d3": 1.0, "d2": 1.0, "d0": 1.0}}
 
 
+def test_run_checksum_ignores_how_ties_were_written_but_not_scores(tmp_path):
+    lines = ["q1 Q0 b 1 2.0 x", "q1 Q0 a 2 2.0 x", "q1 Q0 c 3 1.0 x", "q0 Q0 d 1 5.0 x"]
+    files = {}
+    for name, order in {"desc": [0, 1, 2, 3], "asc": [3, 1, 0, 2], "score": [0, 1, 2, 3]}.items():
+        rows = [lines[i] for i in order]
+        if name == "score":
+            rows[2] = "q1 Q0 c 3 1.5 x"
+        files[name] = tmp_path / f"{name}.trec"
+        files[name].write_text("\n".join(rows) + "\n")
+    checksum = {name: formats.run_checksum(path) for name, path in files.items()}
+    assert checksum["desc"] == checksum["asc"] != checksum["score"]
+
+
 def test_msmarco_runs_read_and_write_and_a_short_line_names_its_columns(tmp_path):
     formats.write_run({"q1": {"a": 2.0, "b": 3.0}, "q2": {"c": 1.0}}, tmp_path / "m.tsv", "x", output_format="msmarco")
     assert (tmp_path / "m.tsv").read_text() == "q1\tb\t1\nq1\ta\t2\nq2\tc\t1\n"

@@ -104,13 +104,15 @@ def test_config_problems_are_all_reported_before_any_work(tmp_path):
     config = yaml.safe_load(write_config(tmp_path).read_text())
     config["systems"].append({"name": "p", "type": "sparse", "train": {"config": "prosper", "overrides": {"model.k_qq": 3}}})
     config["systems"] += [{"name": "f", "type": "fusion", "runs": ["bm25", "nope"]}, {"name": "bm25", "type": "bm25"},
-                          {"name": "q", "type": "sparse", "model": "splade-tiny", "encode": {"query_top_k": -1}}]
+                          {"name": "q", "type": "sparse", "model": "splade-tiny", "encode": {"query_top_k": -1}},
+                          {"name": "r", "type": "sparse", "train": {"config": ["prosper", 3]}}]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(main, ["--config", str(path)])
     assert result.exit_code != 0 and not (tmp_path / "work").exists()
     for problem in ("unknown config key 'model.k_qq'", "fuses unknown system 'nope'", "'bm25': defined twice",
-                    "systems[6].encode.query_top_k must be 0 (every term) or a positive integer, not -1"):
+                    "systems[6].encode.query_top_k must be 0 (every term) or a positive integer, not -1",
+                    "system 'r': train.config must be a preset (or file) name or a list of them, not ['prosper', 3]"):
         assert problem in result.output
 
 
@@ -213,6 +215,34 @@ def test_model_of_searches_another_systems_model_with_a_narrower_product_window(
         assert all(full[doc][t] == w for t, w in vector.items())
     summary = json.loads((work / "collections" / "p-top4" / "vectors.summary.json").read_text())
     assert summary["top_k"] == 4 and summary["avg_terms_per_product"] <= 4
+
+
+def test_another_experiment_in_the_same_work_dir_reuses_a_model_trained_under_another_name(tmp_path):
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    negatives = {"system": "bm25", "n": 1, "top": 10}
+    recipe = {"model": {"backbone": "splade-tiny"}, "train": {"max_steps": 2, "batch_size": 8}, "val": {"enabled": False}}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    # the same training spelled as overrides in one experiment and as a second preset in the other
+    specs = {"study-row": {"config": "prosper", "overrides": {"model.backbone": "splade-tiny", "train.max_steps": 2,
+                                                              "train.batch_size": 8, "val.enabled": False}},
+             "matrix-row": {"config": ["prosper", str(tmp_path / "recipe.yaml")]}}
+    bm25 = next(s for s in config["systems"] if s["name"] == "bm25")
+    results = {}
+    for name, spec in specs.items():   # each experiment keeps its runs (and so its mined BM25 run) apart
+        config.update(name=name, runs_dir=str(tmp_path / "runs" / name), report_dir=str(tmp_path / "report" / name))
+        config["systems"] = [bm25, {"name": name, "type": "sparse", "train": {**spec, "hard_negatives": negatives}}]
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        dry = CliRunner().invoke(main, ["--config", str(path), "--dry-run"])
+        presets = " ".join(f"--config {p}" for p in ([spec["config"]] if isinstance(spec["config"], str) else spec["config"]))
+        assert dry.exit_code == 0 and f"prosper-train {presets} --data" in dry.output, dry.output
+        result = CliRunner().invoke(main, ["--config", str(path)])
+        assert result.exit_code == 0, result.output
+        results[name] = json.loads((tmp_path / "report" / name / "results.json").read_text())["results"][name]
+    work = tmp_path / "work"
+    for step in ("checkpoints", "collections", "indexes"):   # trained, encoded and indexed once
+        assert not (work / step / "matrix-row").exists() and (work / step / "study-row").is_dir(), step
+    assert (tmp_path / "runs" / "matrix-row" / "matrix-row.trec").is_file() and results["matrix-row"] == results["study-row"]
 
 
 def test_model_of_must_name_a_system_with_a_model(tmp_path):

@@ -44,6 +44,12 @@ def test_config_layers_and_overrides() -> None:
     assert load_train_config("dense").model.kind == "dense"
     assert parse_overrides(["a.b=1e-5", "c=[[512, 256]]", "d=true", "e=null"]) == \
         {"a": {"b": "1e-5"}, "c": [[512, 256]], "d": True, "e": None}
+    # a model preset, then a training recipe: merged in order, so the later one wins where both set a key
+    cpu_splade = load_train_config(["splade", "cpu"], ["train.lr=3e-4"])
+    assert cpu_splade.model.backbone == "minilm-l6" and not cpu_splade.model.lfw and cpu_splade.train.batch_size == 64
+    assert cpu_splade.train.lr == 3e-4 and not cpu_splade.val.enabled and cpu_splade.train.bf16 is False
+    assert load_train_config(["cpu", "splade"]).model.backbone == "splade-tiny"
+    assert load_train_config([]) == base
     cfg = load_train_config("sp-llm", ["train.lr=1e-5", "lfw.schedule=[[512, 256], [256, 128]]"])
     assert cfg.train.lr == 1e-5 and cfg.lfw.schedule == [[512, 256], [256, 128]]
     with pytest.raises(KeyError, match="model.kq"):
@@ -321,6 +327,9 @@ def test_cli_presets_splade_and_dense(data_dir: Path, splade_dir: str, tmp_path:
     assert res.exit_code == 0, res.output
     enc = load_encoder(tmp_path / "splade" / "best")
     assert isinstance(enc, SparseEncoder) and enc.lrn is None and not enc.config.lfw
+    res = runner.invoke(main, ["--config", "splade", "--config", "cpu", "--output", str(tmp_path / "p"), *common,
+                               "--print-config"])
+    assert res.exit_code == 0 and "lfw: false" in res.output and "lr: 0.0001" in res.output, res.output
     res = runner.invoke(main, ["--config", "dense", "--output", str(tmp_path / "dense"), *common, "model.pooling=mean"])
     assert res.exit_code == 0, res.output
     enc = load_encoder(tmp_path / "dense" / "best")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import logging
 import os
@@ -366,6 +367,19 @@ def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
     under trec_eval (which sorts by score, then docno in reverse ``strcmp`` order, whatever the file's ranks).
     """
     return sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
+
+
+def run_checksum(path: str | os.PathLike[str]) -> str:
+    """sha256 of a run as every reader here sees it: queries by id, each one's (docid, score) in :func:`ranked` order.
+
+    Two files that differ only in how tied scores were written (their line order, e.g. from before the
+    trec_eval tie order) get one checksum, so a model trained from one is not trained again from the other.
+    """
+    digest = hashlib.sha256()
+    for qid, scores in sorted(read_run(path).items()):
+        for docid, score in ranked(scores):
+            digest.update(f"{qid} {docid} {score!r}\n".encode())
+    return digest.hexdigest()
 
 
 def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[str], tag: str,

@@ -14,7 +14,7 @@ from typing import Any
 
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED
 
-from .repro import Experiment, encode_settings, hard_negative_overrides, train_overrides
+from .repro import Experiment, encode_settings, hard_negative_overrides, train_overrides, train_presets
 
 
 def _cmd(*parts: Any) -> str:
@@ -112,8 +112,9 @@ class Planner:
                 self.emit("judged", f"# judged negatives: the train qrels' grade-0 products, else {mined} "
                                     "(prosper-repro only)")
             overrides += hard_negative_overrides(negatives, mined)
-        self.emit(f"train:{system['name']}", _cmd("prosper-train", "--config", spec.get("config", "prosper"),
-                                                 "--data", self.data, "--output", out, *overrides))
+        presets = [arg for preset in train_presets(spec) for arg in ("--config", preset)]
+        self.emit(f"train:{system['name']}", _cmd("prosper-train", *presets, "--data", self.data, "--output", out,
+                                                 *overrides))
         return str(out / "best")
 
     def sparse(self, system: dict[str, Any], model: str, queries: Path, run: Path, tag: str) -> None:

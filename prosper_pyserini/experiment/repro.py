@@ -8,6 +8,7 @@ evaluation.qrels=test.qrels``) to point the same experiment at other queries wit
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -16,7 +17,7 @@ from typing import Any, Callable
 
 from prosper_pyserini.checksums import sha256_tree
 from prosper_pyserini.config import ConfigError, load_config
-from prosper_pyserini.data.formats import InputError, read_qrels, read_queries, read_run, write_run
+from prosper_pyserini.data.formats import InputError, read_qrels, read_queries, read_run, run_checksum, write_run
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED, PreparedDataset
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.steps import Steps
@@ -149,6 +150,12 @@ def bm25_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str
                                                       threads=exp.search["threads"]))
 
 
+def train_presets(spec: dict[str, Any]) -> list[str]:
+    """A system's ``train.config``: one preset or a list merged in order (``[splade, cpu]``); ``prosper`` if unset."""
+    presets = spec.get("config", "prosper")
+    return [presets] if isinstance(presets, str) else list(presets)
+
+
 def train_overrides(spec: dict[str, Any]) -> list[str]:
     """A system's ``train.overrides`` mapping as ``prosper-train`` key=value arguments."""
     return [f"{k}={json.dumps(v)}" for k, v in (spec.get("overrides") or {}).items()]
@@ -158,6 +165,17 @@ def hard_negative_overrides(negatives: dict[str, Any], run: str | Path) -> list[
     """A system's ``train.hard_negatives`` spec as ``prosper-train`` overrides, mining from ``run``."""
     return [f"data.hard_negatives.run={run}", f"data.hard_negatives.n={negatives.get('n', 1)}",
             f"data.hard_negatives.top={negatives.get('top', 100)}"]
+
+
+def mined_run_checksum(run: Path) -> str:
+    """:func:`~prosper_pyserini.data.formats.run_checksum` of a hard-negative run, computed once per file version."""
+    stat = run.stat()
+    return _run_checksum(str(run), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _run_checksum(path: str, size: int, mtime_ns: int) -> str:   # a 9k-query run takes about 12 s to read
+    return run_checksum(path)
 
 
 def judged_negatives_step(exp: Experiment, fallback_run: Path) -> Path:
@@ -188,8 +206,8 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
 
     assert exp.data is not None
     overrides = train_overrides(spec)
-    inputs: dict[str, Any] = {"train": spec, "data": exp.checksums["corpus"],
-                              "train_qrels": sha256_tree(exp.data.qrels_path("train"))}
+    # what identifies the model is the resolved config below, not how the YAML spelled it (a preset or overrides)
+    inputs: dict[str, Any] = {"data": exp.checksums["corpus"], "train_qrels": sha256_tree(exp.data.qrels_path("train"))}
     negatives = spec.get("hard_negatives")
     if negatives:
         source = exp.system_named(negatives["system"])
@@ -197,12 +215,16 @@ def model_step(exp: Experiment, system: dict[str, Any]) -> tuple[str, dict[str, 
         if negatives.get("judged"):
             mined = judged_negatives_step(exp, mined)
         overrides += hard_negative_overrides(negatives, mined)
-        inputs["hard_negatives"] = sha256_tree(mined)
-    config = load_train_config(spec.get("config", "prosper"), overrides)
+        inputs["hard_negatives"] = mined_run_checksum(mined)
+    config = load_train_config(train_presets(spec), overrides)
     inputs["config"] = cache_identity(config)  # the resolved config: a changed preset file retrains too
+    if negatives:   # the mined run is keyed by its content above, not by where this experiment keeps it
+        del inputs["config"]["data"]["hard_negatives"]["run"]
     # a stopped training continues from its last checkpoint when the same command runs again
+    # shared: the same training under another name in this work_dir (another experiment's row) is not run twice
     out = exp.steps.run(f"train:{system['name']}", exp.work / "checkpoints" / system["name"], inputs,
-                        lambda partial: train(resumable(config, partial), exp.data.root, partial), resumable=True)
+                        lambda partial: train(resumable(config, partial), exp.data.root, partial), resumable=True,
+                        shared=True)
     exp.stats.setdefault(system["name"], {})["training"] = json.loads((out / "summary.json").read_text())
     best = out / "best"
     return str(best if best.is_dir() else out / "last"), inputs
@@ -243,13 +265,14 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
         f"encode:{name}", exp.work / "collections" / name, corpus,
         lambda out: encode_corpus(encoder(), exp.data.corpus, out / "vectors", model_name=model,
                                   scale=enc["scale"], batch_size=enc["batch_size"],
-                                  top_k=enc.get("doc_top_k") or None))
+                                  top_k=enc.get("doc_top_k") or None), shared=True)
     collection = encoded / "vectors"
     index = exp.steps.run(
         f"index:{name}", exp.work / "indexes" / name, corpus,
         lambda out: exp.java_step(f"index:{name}", run_indexer, [
             "-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out), "-generator",
-            "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-impact", "-pretokenized"]))
+            "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-impact", "-pretokenized"]),
+        shared=True)
     exp.model_checksums[name] = json.loads((encoded / "vectors.summary.json").read_text())["model_checksum"]
     query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
     def encode_query_file(out: Path) -> None:
@@ -287,7 +310,8 @@ def dense_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: st
 
     upstream = {**model_inputs, "model_config": system.get("model_config")}
     index = exp.steps.run(f"index:{name}", exp.work / "indexes" / name, upstream,
-                          lambda out: build_faiss_index(encoder(), exp.data.corpus, out, model_name=model))
+                          lambda out: build_faiss_index(encoder(), exp.data.corpus, out, model_name=model),
+                          shared=True)
     return exp.search_step(system, queries, tag, upstream,
                            lambda topics: dense_search(str(index), topics, encoder(), k=exp.search["k"]))
 
@@ -472,8 +496,13 @@ def check_systems(config: dict[str, Any]) -> None:
                 negatives = (spec.get("hard_negatives") or {}).get("system")
                 if negatives and negatives not in names:
                     problems.append(f"system {name!r}: hard negatives from unknown system {negatives!r}")
+                presets = spec.get("config", "prosper")
+                if not (isinstance(presets, str) or isinstance(presets, list) and all(isinstance(p, str) for p in presets)):
+                    problems.append(f"system {name!r}: train.config must be a preset (or file) name or a list of them, "
+                                    f"not {presets!r}")
+                    continue
                 try:
-                    load_train_config(spec.get("config", "prosper"), train_overrides(spec))
+                    load_train_config(train_presets(spec), train_overrides(spec))
                 except (ValueError, KeyError, FileNotFoundError) as err:
                     problems.append(f"system {name!r}: training config: {err.args[0] if isinstance(err, KeyError) else err}")
     if problems:

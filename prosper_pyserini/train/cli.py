@@ -12,8 +12,9 @@ from prosper_pyserini.data.formats import InputError
 
 
 @click.command("prosper-train", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_name", default="prosper", show_default=True,
-              help="Preset name (prosper, splade, sp-llm, dense) or path to a YAML file; merged onto prosper.yaml.")
+@click.option("--config", "config_names", multiple=True, default=("prosper",), show_default=True,
+              help="Preset name (prosper, splade, sp-llm, dense, cpu) or path to a YAML file, merged onto "
+                   "prosper.yaml; repeat to merge several in order (--config splade --config cpu).")
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Prepared dataset folder (corpus/products.jsonl, queries.*.tsv, qrels.*.txt).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False),
@@ -22,7 +23,7 @@ from prosper_pyserini.data.formats import InputError
 @click.option("--validate-only", is_flag=True,
               help="No training: print dev loss and dev MRR@10 of the (zero-shot or resumed) encoder as JSON.")
 @click.argument("overrides", nargs=-1)
-def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, validate_only: bool,
+def main(config_names: tuple[str, ...], data_dir: str, output_dir: str, print_config: bool, validate_only: bool,
          overrides: tuple[str, ...]) -> None:
     """Train an encoder. OVERRIDES are key=value pairs with dotted keys, values parsed as YAML, e.g.
 
@@ -31,6 +32,8 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
           model.backbone=smollm2-135m train.batch_size=16 train.epochs=2 model.k_q=128
       prosper-train --config splade --data data/homedepot --output runs/splade \\
           data.hard_negatives.run=runs/bm25.train.trec
+      prosper-train --config prosper --config cpu --data data/homedepot --output runs/prosper-cpu \\
+          data.hard_negatives.run=runs/bm25.train.trec data.hard_negatives.n=1
       torchrun --nproc-per-node 4 -m prosper_pyserini.train.cli --data ... --output ...
     """
     import yaml
@@ -39,7 +42,7 @@ def main(config_name: str, data_dir: str, output_dir: str, print_config: bool, v
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = load_train_config(config_name, overrides)
+        config = load_train_config(config_names, overrides)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     if print_config:
