@@ -37,6 +37,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from prosper_pyserini.checksums import sha256_file
+from prosper_pyserini.data.formats import replace_dir
 
 log = logging.getLogger(__name__)
 
@@ -364,17 +365,16 @@ def _commit(model: Path, target: Path, sha256: str, replace: bool) -> None:
     def current() -> bool:
         return (_read_manifest(target) or {}).get("sha256") == sha256
 
-    old = None
-    if target.exists() and (replace or not current()):  # forced, stale (registry changed) or not ours
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-        os.replace(target, old)
+    aside = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
     try:
-        os.replace(model, target)
+        if target.exists() and (replace or not current()):  # forced, stale (registry changed) or not ours
+            replace_dir(model, target, aside)
+        else:
+            os.replace(model, target)
     except OSError:
         if not current():  # not another process's finished copy: a real failure
             raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _check_cache(spec: WeightSpec, target: Path, full: bool) -> None:

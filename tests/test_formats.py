@@ -115,6 +115,32 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run.trec"]
 
 
+def test_replace_dir_swaps_in_the_new_directory_and_removes_the_old_one_only_after(tmp_path, monkeypatch):
+    def folder(name: str, text: str):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text(text)
+        return tmp_path / name
+
+    target, aside = tmp_path / "index", tmp_path / ".index.old"
+    formats.replace_dir(folder("new1", "first"), target, aside)      # nothing there yet
+    assert (target / "f").read_text() == "first" and not aside.exists()
+    folder(".index.old", "left by an earlier kill")
+    formats.replace_dir(folder("new2", "second"), target, aside)
+    assert (target / "f").read_text() == "second" and not aside.exists()
+
+    real_replace = formats.os.replace
+
+    def failing_second_rename(src, dst):
+        if src == tmp_path / "new3":
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(formats.os, "replace", failing_second_rename)
+    with pytest.raises(OSError, match="disk full"):
+        formats.replace_dir(folder("new3", "third"), target, aside)
+    assert (aside / "f").read_text() == "second"                      # the old copy waits, whole, aside
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".index.old", "new3"]
+
 def test_write_run_rejects_bad_tags(tmp_path):
     with pytest.raises(ValueError, match="one non-empty word"):
         formats.write_run({}, tmp_path / "r.trec", tag="two words")

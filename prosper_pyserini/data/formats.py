@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -140,6 +141,26 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def replace_dir(new: str | os.PathLike[str], target: str | os.PathLike[str], aside: str | os.PathLike[str]) -> None:
+    """Move the finished directory ``new`` to ``target`` by renames, never leaving ``target`` half written.
+
+    A directory already at ``target`` is first renamed to ``aside`` and removed only once the new one is in
+    place, so a kill between the two renames leaves a whole old copy at ``aside`` (the caller may put it back)
+    and a failed second rename leaves it there too.
+
+    Args:
+        new: the finished directory, on the same filesystem as ``target``.
+        target: where it goes.
+        aside: where an old ``target`` waits; removed first if a previous swap left it.
+    """
+    new, target, aside = Path(new), Path(target), Path(aside)
+    if target.exists():
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(target, aside)
+    os.replace(new, target)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 # -------------------------------------------------------------------------------------------- corpus

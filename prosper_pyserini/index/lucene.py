@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from prosper_pyserini.data.formats import BOM, InputError, id_problem, open_text
+from prosper_pyserini.data.formats import BOM, InputError, id_problem, open_text, replace_dir
 from prosper_pyserini.java import autoclass
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
         record = {"argv": list(argv), **asdict(counters), **encoded_by(input_dir)}
         (building / "prosper-index.json").write_text(json.dumps(record, indent=2))
         check_counters(counters, input_dir)
-        _replace_dir(building, index_dir)
+        replace_dir(building, index_dir, index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}"))
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return counters
@@ -149,15 +149,6 @@ def check_counters(counters: IndexCounters, input_dir: str) -> None:
     if bad or (counters.expected is not None and counters.indexed != counters.expected):
         raise IndexCountError(f"{input_dir}: Anserini counters do not match the collection: "
                               f"{json.dumps(asdict(counters))}")
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Move a finished index into place; an old index there is removed only once the new one is beside it."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _index_into(args_list: list[str], expected: int | None) -> IndexCounters:

@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 import torch
 from torch import nn
 
+from prosper_pyserini.data.formats import replace_dir
+
 from .backbone import Backbone, tokenize
 
 Side = Literal["query", "doc"]
@@ -107,14 +109,7 @@ class EncoderBase(nn.Module):
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             if also is not None:
                 also(tmp)
-            old = None
-            if target.exists():
-                old = set_aside_name(target)
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            replace_dir(tmp, target, set_aside_name(target))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
