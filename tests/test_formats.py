@@ -141,6 +141,7 @@ def test_replace_dir_swaps_in_the_new_directory_and_removes_the_old_one_only_aft
     assert (aside / "f").read_text() == "second"                      # the old copy waits, whole, aside
     assert sorted(p.name for p in tmp_path.iterdir()) == [".index.old", "new3"]
 
+
 def test_write_run_rejects_bad_tags(tmp_path):
     with pytest.raises(ValueError, match="one non-empty word"):
         formats.write_run({}, tmp_path / "r.trec", tag="two words")
