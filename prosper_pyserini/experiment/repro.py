@@ -151,9 +151,17 @@ def bm25_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str
 
 
 def train_presets(spec: dict[str, Any]) -> list[str]:
-    """A system's ``train.config``: one preset or a list merged in order (``[splade, cpu]``); ``prosper`` if unset."""
+    """A system's ``train.config``: one preset or a list merged in order (``[splade, cpu]``); ``prosper`` if unset.
+
+    Raises:
+        ConfigError: ``train.config`` is neither a name nor a list of names.
+    """
     presets = spec.get("config", "prosper")
-    return [presets] if isinstance(presets, str) else list(presets)
+    if isinstance(presets, str):
+        return [presets]
+    if not (isinstance(presets, list) and all(isinstance(p, str) for p in presets)):
+        raise ConfigError(f"train.config must be a preset (or file) name or a list of them, not {presets!r}")
+    return list(presets)
 
 
 def train_overrides(spec: dict[str, Any]) -> list[str]:
@@ -492,13 +500,13 @@ def check_systems(config: dict[str, Any]) -> None:
                 negatives = (spec.get("hard_negatives") or {}).get("system")
                 if negatives and negatives not in names:
                     problems.append(f"system {name!r}: hard negatives from unknown system {negatives!r}")
-                presets = spec.get("config", "prosper")
-                if not (isinstance(presets, str) or isinstance(presets, list) and all(isinstance(p, str) for p in presets)):
-                    problems.append(f"system {name!r}: train.config must be a preset (or file) name or a list of them, "
-                                    f"not {presets!r}")
+                try:
+                    presets = train_presets(spec)
+                except ConfigError as err:
+                    problems.append(f"system {name!r}: {err}")
                     continue
                 try:
-                    load_train_config(train_presets(spec), train_overrides(spec))
+                    load_train_config(presets, train_overrides(spec))
                 except (ValueError, KeyError, FileNotFoundError) as err:
                     problems.append(f"system {name!r}: training config: {err.args[0] if isinstance(err, KeyError) else err}")
     if problems:
