@@ -1,6 +1,6 @@
 """Query buckets for the per-query win table: each rule pinned by hand-picked Home Depot-style queries."""
 
-from prosper_pyserini.eval.buckets import brand_tokens, query_bucket, tokens, win_table
+from prosper_pyserini.eval.buckets import brand_tokens, query_bucket, tokens, top_unjudged, win_table
 
 TITLES = ["DEWALT 20-Volt Drill", "DEWALT Impact Driver", "DEWALT Saw Blade", "Simpson Strong-Tie Angle",
           "House of Fara Casing", "Glacier Bay House Faucet", "Ryobi House Fan", "Home Decorators House Rug"]
@@ -30,12 +30,23 @@ def test_win_table_counts_wins_ties_and_deltas():
     queries = {"q1": "dewalt drill", "q2": "dewalt saw", "q3": "house fan", "q4": "m12 battery"}
     a = {"q1": 1.0, "q2": 0.5, "q3": 0.2, "q4": 0.0}
     b = {"q1": 0.5, "q2": 0.5, "q3": 1.0}                       # q4 absent from B: scores 0
-    rows = {r.bucket: r for r in win_table(a, b, queries, {"dewalt"}, VOCABULARY)}
+    # B ranks an unjudged product first on q1 (a loss for B) and on q3 (a win): only q1 counts
+    rows = {r.bucket: r for r in win_table(a, b, queries, {"dewalt"}, VOCABULARY, unjudged_b={"q1", "q3"})}
     brand = rows["brand"]
     assert (brand.queries, brand.a_better, brand.b_better, brand.ties) == (2, 1, 0, 1)
+    assert (brand.a_better_b_unjudged, rows["other"].a_better_b_unjudged, rows["all"].a_better_b_unjudged) == (1, 0, 1)
     assert brand.mean_delta == -0.25 and brand.examples == [(-0.5, "dewalt drill")]
     assert (rows["other"].b_better, rows["model number"].ties) == (1, 1)
     assert rows["all"].queries == 4 and abs(rows["all"].delta - (-0.5 + 0.8)) < 1e-12
+
+
+def test_top_unjudged_reads_the_first_product_in_trec_eval_tie_order():
+    qrels = {"q1": {"d1": 0, "d2": 2}, "q2": {"d1": 2}, "q3": {"d1": 2}}
+    run = {"q1": {"d1": 1.0, "d9": 1.0},   # tie: d9 comes first (docid descending) and is unjudged
+           "q2": {"d1": 1.0, "d3": 0.5},   # a judged product first, even if only one
+           "q3": {},                        # nothing retrieved: no top product to count
+           "q4": {"d1": 3.0}}               # a query without judgments: its top product is unjudged
+    assert top_unjudged(run, qrels) == {"q1", "q4"}
 
 
 def test_cli_writes_the_table_into_a_readme_block(tmp_path):
@@ -58,3 +69,7 @@ def test_cli_writes_the_table_into_a_readme_block(tmp_path):
     assert done.value.code == 0
     block = readme.read_text()
     assert "prosper-eval buckets" in block and "| brand" in block and "'dewalt drill' (-0.50)" in block
+    # q1, which a wins, has b's first product d1 unjudged: counted in the column after "a better"
+    header, brand = ([cell.strip() for cell in line.split("|")[1:-1]] for line in block.splitlines()
+                     if line.startswith(("| queries", "| brand")))
+    assert dict(zip(header, brand))["a better"] == "1" and dict(zip(header, brand))["… b's #1 unjudged"] == "1"

@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
+
+from prosper_pyserini.data.formats import ranked
 
 BUCKETS = ("model number", "quantity", "brand", "unknown word", "other")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[./][a-z0-9]+)*")
@@ -65,6 +67,7 @@ class BucketRow:
     a_better: int = 0
     b_better: int = 0
     ties: int = 0
+    a_better_b_unjudged: int = 0                         # of ``a_better``: B's top-ranked product is unjudged
     delta: float = 0.0                                   # sum of (b − a); mean in :attr:`mean_delta`
     examples: list[tuple[float, str]] = field(default_factory=list)   # (b − a, query text) where a wins
 
@@ -73,13 +76,24 @@ class BucketRow:
         return self.delta / self.queries if self.queries else 0.0
 
 
+def top_unjudged(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]]) -> set[str]:
+    """The queries whose top-ranked product (trec_eval's tie order) has no judgment at all.
+
+    A loss there may be no loss: Home Depot judged about six products per query, all from its own engine's
+    results, so a system that ranks another, unjudged product first scores 0 for it whether it is relevant or not.
+    """
+    return {qid for qid, scores in run.items() if scores and ranked(scores)[0][0] not in qrels.get(qid, {})}
+
+
 def win_table(scores_a: Mapping[str, float], scores_b: Mapping[str, float], queries: Mapping[str, str],
-              brands: set[str], vocabulary: set[str], examples: int = 3) -> list[BucketRow]:
+              brands: set[str], vocabulary: set[str], examples: int = 3,
+              unjudged_b: Collection[str] = ()) -> list[BucketRow]:
     """Per bucket: how many evaluated queries system A and system B each win on a per-query metric.
 
     Args:
         scores_a, scores_b: ``{qid: score}`` per evaluated query (e.g. reciprocal rank at 10).
         queries: ``{qid: text}``; every scored query must be here.
+        unjudged_b: queries whose top product in B is unjudged (:func:`top_unjudged`), counted where A wins.
     Returns:
         One row per bucket in :data:`BUCKETS` order, then a total row; each row keeps the ``examples``
         queries A wins by the most.
@@ -92,6 +106,7 @@ def win_table(scores_a: Mapping[str, float], scores_b: Mapping[str, float], quer
         row.delta += b - a
         if a > b:
             row.a_better += 1
+            row.a_better_b_unjudged += qid in unjudged_b
             row.examples.append((b - a, queries[qid]))
         elif b > a:
             row.b_better += 1
@@ -100,6 +115,6 @@ def win_table(scores_a: Mapping[str, float], scores_b: Mapping[str, float], quer
     total = BucketRow("all")
     for row in rows.values():
         row.examples = sorted(row.examples)[:examples]
-        for name in ("queries", "a_better", "b_better", "ties", "delta"):
+        for name in ("queries", "a_better", "a_better_b_unjudged", "b_better", "ties", "delta"):
             setattr(total, name, getattr(total, name) + getattr(row, name))
     return [*rows.values(), total]

@@ -187,10 +187,10 @@ def buckets_command(ctx: click.Context, run_a: str, run_b: str, qrels: str, quer
     """Count, per kind of query (model number, quantity, brand, unknown word, other), where RUN_A beats RUN_B."""
     from prosper_pyserini.data.formats import atomic_write
     from prosper_pyserini.eval import tables
-    from prosper_pyserini.eval.buckets import brand_tokens, tokens, win_table
+    from prosper_pyserini.eval.buckets import brand_tokens, tokens, top_unjudged, win_table
 
     try:
-        results, _, _ = load_and_evaluate([run_a, run_b], qrels, [metric], threshold)
+        results, runs, judged = load_and_evaluate([run_a, run_b], qrels, [metric], threshold)
         titles = [doc.text for doc in read_corpus(corpus, on_error="skip")]
         texts = read_queries(queries)
     except (InputError, ValueError) as exc:
@@ -200,7 +200,8 @@ def buckets_command(ctx: click.Context, run_a: str, run_b: str, qrels: str, quer
     a, b = results.systems
     per_query = {system: {q: results.per_query[system][name].get(q, 0.0) for q in results.qids} for system in (a, b)}
     vocabulary = {w for title in titles for w in tokens(title)}
-    rows = win_table(per_query[a], per_query[b], texts, brand_tokens(titles), vocabulary)
+    rows = win_table(per_query[a], per_query[b], texts, brand_tokens(titles), vocabulary,
+                     unjudged_b=top_unjudged(runs[b], judged))
     text = tables.buckets_markdown(rows, a, b, results.metric(metric).label)
     click.echo(text)
     if out_path:

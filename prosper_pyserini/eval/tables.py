@@ -309,7 +309,8 @@ def print_diff(diffs: list[QueryDiff], metric: str, threshold: int, console: Any
 
 def buckets_markdown(rows: Sequence[Any], a: str, b: str, label: str) -> str:
     """The :func:`~prosper_pyserini.eval.buckets.win_table` rows as Markdown, with the queries A wins most."""
-    body = [[r.bucket, r.queries, r.a_better, r.b_better, r.ties, f"{r.mean_delta:+.4f}",
+    body = [[r.bucket, r.queries, r.a_better, r.a_better_b_unjudged, r.b_better, r.ties, f"{r.mean_delta:+.4f}",
              "; ".join(f"{text!r} ({delta:+.2f})" for delta, text in r.examples)] for r in rows]
-    return tabulate(body, ["queries", "n", f"{a} better", f"{b} better", "tie", f"mean Δ{label} ({b} − {a})",
-                           f"where {a} wins most"], tablefmt="github", disable_numparse=True) + "\n"
+    return tabulate(body, ["queries", "n", f"{a} better", f"… {b}'s #1 unjudged", f"{b} better", "tie",
+                           f"mean Δ{label} ({b} − {a})", f"where {a} wins most"],
+                    tablefmt="github", disable_numparse=True) + "\n"
