@@ -79,8 +79,8 @@ class BucketRow:
 def top_unjudged(run: Mapping[str, Mapping[str, float]], qrels: Mapping[str, Mapping[str, int]]) -> set[str]:
     """The queries whose top-ranked product (trec_eval's tie order) has no judgment at all.
 
-    A loss there may be no loss: Home Depot judged about six products per query, all from its own engine's
-    results, so a system that ranks another, unjudged product first scores 0 for it whether it is relevant or not.
+    A loss there may be no loss: Home Depot judged about six products per query, so a system that ranks another,
+    unjudged product first scores 0 for it whether it is relevant or not.
     """
     return {qid for qid, scores in run.items() if scores and ranked(scores)[0][0] not in qrels.get(qid, {})}
 
