@@ -41,6 +41,11 @@ class ModelSection:
     max_length: int
     pooling: Literal["cls", "mean", "last"]
     norm: Literal["none", "l2"]
+    text_form: Literal["raw", "lower_space"] | None
+    bos: bool | None
+    term_pooling: Literal["last", "max", "echo"] | None
+    logit_norm: Literal["none", "standardise", "rescale"] | None
+    logit_threshold: float | None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class TrainSection:
     resume: str | None
     save_every: int | None
     on_nonfinite: Literal["stop", "skip"]
+    max_grad_norm: float | None
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,9 @@ def load_train_config(presets: str | Path | Sequence[str | Path] = DEFAULTS,
         value = getattr(getattr(result, section), key)
         if value < 1:
             raise ConfigError(f"{dotted}={value!r} must be a positive integer")
+    clip = result.train.max_grad_norm
+    if clip is not None and not 0 <= clip < float("inf"):
+        raise ConfigError(f"train.max_grad_norm={clip!r} must be a finite number >= 0 (0 = no clipping)")
     hn = result.data.hard_negatives
     if not 0 <= hn.skip < hn.top:   # otherwise every query would silently fall back to random products
         raise ConfigError(f"data.hard_negatives.skip={hn.skip!r} must be >= 0 and below data.hard_negatives.top={hn.top!r}")
@@ -184,7 +193,12 @@ def load_train_config(presets: str | Path | Sequence[str | Path] = DEFAULTS,
 # option to the trainer retrains nothing (see :func:`cache_identity`).
 ADDED_KEYS: dict[tuple[str, ...], Any] = {("data", "hard_negatives", "self_mine"): False, ("data", "graded_docs"): 0,
                                           ("data", "hard_negatives", "skip"): 0,
-                                          ("loss", "graded_weight"): 0.0, ("loss", "graded_temperature"): 1.0}
+                                          ("loss", "graded_weight"): 0.0, ("loss", "graded_temperature"): 1.0,
+                                          # null = the family default (model/family.py): for MLMs the behaviour
+                                          # before the key existed; no causal row was ever cached on CPU
+                                          ("model", "text_form"): None, ("model", "bos"): None,
+                                          ("model", "term_pooling"): None, ("model", "logit_norm"): None,
+                                          ("model", "logit_threshold"): None, ("train", "max_grad_norm"): None}
 
 
 def cache_identity(config: TrainConfig) -> dict[str, Any]:

@@ -149,7 +149,8 @@ def test_dense_encoder_pooling(splade_dir: str, pooling: str) -> None:
 
 @pytest.mark.slow
 def test_causal_gguf_last_token_head_and_round_trip(smollm2_gguf: str, tmp_path) -> None:
-    """SmolLM2 GGUF: the LM head at the pooled position equals the full LM's logits there; save/load is exact."""
+    """SmolLM2 GGUF: the LM head at the pooled position equals the full LM's logits there, standardised per text
+    (the causal family default); save/load is exact."""
     path = smollm2_gguf
     start = time.time()
     enc = load_encoder(path, config="prosper", max_length=16)
@@ -160,7 +161,10 @@ def test_causal_gguf_last_token_head_and_round_trip(smollm2_gguf: str, tmp_path)
         out = enc(batch, "doc")
         logits = enc.model(**batch).logits
     idx = batch["attention_mask"].sum(1) - 2
-    assert torch.allclose(out.raw, log_saturate(logits[torch.arange(2), idx]), atol=1e-4)
+    pooled = logits[torch.arange(2), idx]
+    expected = log_saturate((pooled - pooled.mean(1, keepdim=True)) / pooled.std(1, unbiased=False, keepdim=True) - 3.0)
+    assert enc.config.logit_norm == "standardise" and enc.logit_threshold.item() == 3.0
+    assert torch.allclose(out.raw, expected, atol=1e-4) and 0 < int((out.raw > 0).sum()) < 2000
     q = enc.encode(TEXTS, "query")
     assert torch.allclose(q.norm(dim=1), torch.ones(2), atol=1e-5) and ((q != 0).sum(1) <= 256).all()
     enc.save_pretrained(tmp_path / "smol")

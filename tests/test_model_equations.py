@@ -23,6 +23,7 @@ from prosper_pyserini.model.sparse import (
     max_pool_saturate,
     normalise,
     segment_max_saturate,
+    standardise_logits,
 )
 
 W = torch.tensor([[1.0, 0.0, 2.0, 0.5]])
@@ -131,6 +132,22 @@ def test_graded_listwise_hand_computed() -> None:
     # scores already in the grades' proportions: nothing to learn
     assert graded_listwise(torch.tensor([[2.0, 0.0]]), [[0, 1]], [[2, 0]]).item() == pytest.approx(0.0, abs=1e-7)
     assert graded_listwise(torch.tensor([[1.0]]), [[0]], [[2]]).item() == 0.0
+
+
+def test_standardised_logits_hand_computed() -> None:
+    # row [1, 2, 3, 6]: mean 3, population std sqrt((4 + 1 + 0 + 9) / 4) = sqrt(3.5)
+    z = torch.tensor([[1.0, 2.0, 3.0, 6.0], [11.0, 12.0, 13.0, 16.0]])
+    sd = math.sqrt(3.5)
+    expected = torch.tensor([-2 / sd, -1 / sd, 0.0, 3 / sd]) - 1.0
+    out = standardise_logits(z, 1.0)
+    assert torch.allclose(out[0], expected, atol=1e-6)
+    assert torch.allclose(out[1], out[0], atol=1e-6)          # a per-text offset changes nothing
+    assert torch.allclose(standardise_logits(3 * z, 1.0), out, atol=1e-6)   # nor a per-text scale
+    # with τ = 1 only the term 3/sqrt(3.5) = 1.60 σ above the mean stays active under log(1+ReLU(·))
+    assert active_terms(log_saturate(out)).tolist() == [1, 1]
+    tau = torch.tensor([1.0], requires_grad=True)
+    log_saturate(standardise_logits(z, tau)).sum().backward()
+    assert tau.grad.item() == pytest.approx(-2 / (1 + 3 / sd - 1))   # d/dτ log(1 + x − τ) = −1/(1 + x − τ), twice
 
 
 def test_last_token_index_right_padding_matches_left_padding_minus_two() -> None:

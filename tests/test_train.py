@@ -61,7 +61,10 @@ def test_config_layers_and_overrides() -> None:
                               ("model.norm_q=l3", "model.norm_q must be one of none, l1, l2, not 'l3'"),
                               ("data.hard_negatives.n=[1]", r"data.hard_negatives.n=\[1\] must be an integer"),
                               ("val.batch_size=0", "val.batch_size=0 must be a positive integer"),
-                              ("data.hard_negatives.skip=100", "skip=100 must be >= 0 and below data.hard_negatives.top=100")]:
+                              ("data.hard_negatives.skip=100", "skip=100 must be >= 0 and below data.hard_negatives.top=100"),
+                              ("train.max_grad_norm=-1", "train.max_grad_norm=-1 must be a finite number >= 0"),
+                              ("model.logit_norm=zscore", "model.logit_norm must be one of none, standardise, rescale"),
+                              ("model.term_pooling=mean", "model.term_pooling must be one of last, max, echo")]:
         with pytest.raises(ConfigError, match=message):
             load_train_config("prosper", [override])
     # an option added later, left at its old implicit value, does not change a cached model's identity
@@ -70,6 +73,10 @@ def test_config_layers_and_overrides() -> None:
     mined = load_train_config("prosper", ["data.hard_negatives.self_mine=true"])
     assert cache_identity(mined)["data"]["hard_negatives"]["self_mine"] is True
     assert "skip" not in cache_identity(base)["data"]["hard_negatives"] and base.data.hard_negatives.skip == 0
+    # the family-default keys (model/family.py) left at null keep every cached row's identity
+    assert not {"text_form", "bos", "term_pooling", "logit_norm", "logit_threshold"} & set(cache_identity(base)["model"])
+    assert "max_grad_norm" not in cache_identity(base)["train"]
+    assert cache_identity(load_train_config("prosper", ["model.logit_norm=standardise"]))["model"]["logit_norm"] == "standardise"
 
 
 def test_hard_negatives_skip_the_first_ranks_and_judged_products() -> None:
@@ -269,6 +276,26 @@ def test_non_finite_loss_is_stopped_with_the_batch_named(data_dir: Path, splade_
                 train__on_nonfinite="skip")
     summary = Trainer(cfg, data_dir, tmp_path / "skip").train()
     assert summary["steps"] == 2 and summary["updates"] == 0   # batches skipped, none applied, run ends cleanly
+
+
+def test_gradient_clipping_logs_the_norm_and_bounds_what_the_optimizer_sees(data_dir: Path, splade_dir: str,
+                                                                             tmp_path: Path) -> None:
+    assert Trainer(small(splade_dir, train__max_steps=1, val__enabled=False), data_dir, tmp_path / "mlm").max_grad_norm == 0
+    cfg = small(splade_dir, train__max_steps=2, train__max_grad_norm=0.01, val__enabled=False)
+    trainer = Trainer(cfg, data_dir, tmp_path / "clip")
+    seen: list[float] = []
+    step = trainer.optimizer.step
+
+    def spy(*args, **kwargs):
+        grads = [p.grad for p in trainer.encoder.parameters() if p.grad is not None]
+        seen.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+        return step(*args, **kwargs)
+
+    trainer.optimizer.step = spy
+    trainer.train()
+    log = [r for r in read_log(tmp_path / "clip") if "loss" in r]
+    assert len(seen) == 2 and all(n <= 0.01 * 1.001 for n in seen)
+    assert all(r["grad_norm"] > 0.01 for r in log)      # the logged norm is the one before clipping
 
 
 def test_gradient_checkpointing_and_accumulation(data_dir: Path, splade_dir: str, tmp_path: Path) -> None:

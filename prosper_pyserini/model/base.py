@@ -25,6 +25,7 @@ from .backbone import Backbone, tokenize
 Side = Literal["query", "doc"]
 MANIFEST = "prosper.json"
 HEADS = "prosper_heads.safetensors"
+MANIFEST_FORMAT = 2   # 2: sparse configs record text_form, bos, term_pooling and logit_norm (model/family.py)
 
 
 def set_aside_name(target: Path) -> Path:
@@ -67,8 +68,12 @@ class EncoderBase(nn.Module):
     def tokenizer(self):
         return self.backbone.tokenizer
 
+    def input_form(self) -> dict[str, Any]:
+        """How texts become ids beyond arch and length (:func:`~.backbone.tokenize`'s keyword options)."""
+        return {}
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        enc = tokenize(self.tokenizer, texts, self.config.arch, self.config.max_length)
+        enc = tokenize(self.tokenizer, texts, self.config.arch, self.config.max_length, **self.input_form())
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def checksum(self) -> str:
@@ -104,7 +109,7 @@ class EncoderBase(nn.Module):
             extra = {k: v.detach().cpu().contiguous() for k, v in self._extra_tensors().items()}
             if extra:
                 save_file(extra, tmp / HEADS)
-            manifest = {"kind": self.kind, "format": 1, "checksum": self.checksum(),
+            manifest = {"kind": self.kind, "format": MANIFEST_FORMAT, "checksum": self.checksum(),
                         "config": dataclasses.asdict(self.config)}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             if also is not None:

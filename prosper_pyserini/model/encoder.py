@@ -1,9 +1,11 @@
 """``SparseEncoder`` (PROSPER, SPLADE, SP-LLM): the model contract of DESIGN.md.
 
-Term weights ``w = log(1 + ReLU(logits))`` over the vocabulary. Causal LMs pool the last real text token
-(right padding + appended EOS, index from the attention mask) and apply the LM head at that position only;
-MLMs max-pool the saturated logits over unmasked tokens. LRN (eq. 7-9), literal/expansion masks, LFW
-(eq. 10) and per-side normalisation (eq. 11) follow, in that order.
+Term weights ``w = log(1 + ReLU(logits))`` over the vocabulary, the logits optionally standardised per text
+first (``logit_norm``). Causal LMs pool the last real text token (right padding + appended EOS, index from the
+attention mask) and apply the LM head at that position only, or max-pool over the text (``term_pooling: max``)
+or over its second copy (``echo``); MLMs max-pool the saturated logits over unmasked tokens. LRN (eq. 7-9),
+literal/expansion masks, LFW (eq. 10) and per-side normalisation (eq. 11) follow, in that order. Keys left
+``None`` take their family's default (:mod:`.family`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any, Iterable, Literal
 import torch
 from torch import nn
 
-from .backbone import Arch, Backbone, load_backbone
+from .backbone import Arch, Backbone, TextForm, load_backbone
 from .base import EncoderBase, Side
+from .family import resolve_sparse_defaults
 from .lrn import LRN
 from .sparse import (
     active_terms,
@@ -29,6 +32,7 @@ from .sparse import (
     max_pool_saturate,
     normalise,
     segment_max_saturate,
+    standardise_logits,
 )
 
 
@@ -52,6 +56,12 @@ class SparseConfig:
     max_length: int = 64
     vocab_size: int = 0
     hidden_size: int = 0
+    # None: the family default (model/family.py), resolved when the encoder is built
+    text_form: TextForm | None = None                              # raw | lower_space
+    bos: bool | None = None                                        # None: as the tokenizer itself does
+    term_pooling: Literal["last", "max", "echo"] | None = None     # last/echo: causal LMs only
+    logit_norm: Literal["none", "standardise", "rescale"] | None = None
+    logit_threshold: float | None = None   # standardise: the starting τ (learnt; the trained value is in the heads file)
 
     def __post_init__(self) -> None:
         if self.lrn_mode not in ("paper", "add", "review"):
@@ -63,10 +73,12 @@ class SparseConfig:
             raise ValueError("literal_only and expansion_only exclude each other")
         if self.k_q <= 0 or self.k_d <= 0 or self.max_length < 2:
             raise ValueError("k_q, k_d must be positive and max_length ≥ 2")
-
-    @property
-    def pooling(self) -> str:
-        return "last" if self.arch == "causal" else "max"
+        if self.text_form not in (None, "raw", "lower_space"):
+            raise ValueError(f"text_form must be raw or lower_space, not {self.text_form!r}")
+        if self.term_pooling not in (None, "last", "max", "echo"):
+            raise ValueError(f"term_pooling must be last, max or echo, not {self.term_pooling!r}")
+        if self.logit_norm not in (None, "none", "standardise", "rescale"):
+            raise ValueError(f"logit_norm must be none, standardise or rescale, not {self.logit_norm!r}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SparseConfig":
@@ -89,6 +101,7 @@ class SparseEncoder(EncoderBase):
 
     def __init__(self, backbone: Backbone, config: SparseConfig):
         super().__init__(backbone, config)
+        resolve_sparse_defaults(config, backbone.tokenizer)
         config.mlm_head = None if config.arch == "causal" else ("model" if backbone.has_lm_head else "tied")
         embeddings = self.model.get_input_embeddings()
         hidden = self.model.config.get_text_config().hidden_size
@@ -99,7 +112,10 @@ class SparseEncoder(EncoderBase):
         else:
             self.head_bias = None
             vocab = self.model.get_output_embeddings().weight.size(0)
-        self._pooled_bias = self._defer_decoder_bias() if config.arch != "causal" and config.mlm_head == "model" else None
+        defer = config.arch != "causal" and config.mlm_head == "model" and config.logit_norm == "none"
+        self._pooled_bias = self._defer_decoder_bias() if defer else None
+        self.logit_threshold = (nn.Parameter(torch.tensor([float(config.logit_threshold)]))
+                                if config.logit_norm == "standardise" else None)
         config.vocab_size, config.hidden_size = vocab, hidden
         self.config = config
         self.lrn = LRN(hidden, vocab) if (config.lrn_q or config.lrn_d) else None
@@ -130,7 +146,22 @@ class SparseEncoder(EncoderBase):
         extra = {f"lrn.{k}": v for k, v in self.lrn.state_dict().items()} if self.lrn is not None else {}
         if self.head_bias is not None:
             extra["head_bias"] = self.head_bias
+        if self.logit_threshold is not None:
+            extra["logit_threshold"] = self.logit_threshold
         return extra
+
+    def input_form(self) -> dict[str, Any]:
+        cfg = self.config
+        return {"text_form": cfg.text_form, "bos": cfg.bos, "echo": cfg.term_pooling == "echo"}
+
+    def _normalise_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """``logit_norm`` on head outputs [..., V], before any pooling (a per-text offset is per position too)."""
+        norm = self.config.logit_norm
+        if norm == "standardise":
+            return standardise_logits(logits.float(), self.logit_threshold)
+        if norm == "rescale":   # Zeng et al. 2025: the head scaled by hidden^-1/4
+            return logits * self.config.hidden_size ** -0.25
+        return logits
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
         if self.head_bias is not None:
@@ -160,19 +191,25 @@ class SparseEncoder(EncoderBase):
         cfg = self.config
         if cfg.arch == "causal":
             hidden = self.model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
-            pooled = gather_rows(hidden, last_token_index(mask))       # [B, H]: LM head at this position only
-            w = log_saturate(self._logits(pooled).float())
-            h = log_saturate(pooled.float())
+            if cfg.term_pooling == "last":
+                pooled = gather_rows(hidden, last_token_index(mask))       # [B, H]: LM head at this position only
+                w = log_saturate(self._normalise_logits(self._logits(pooled)).float())
+                h = log_saturate(pooled.float())
+            else:   # max over the text's positions (echo: over its second copy), the head at those only
+                pool = batch["pool_mask"]
+                w = segment_max_saturate(self._normalise_logits(self._logits(hidden[pool.bool()])), pool)
+                h = max_pool_saturate(hidden, pool)
         else:
             head = self._mlm_head()
             if head is not None:
                 hidden = (self.model.base_model if cfg.mlm_head == "model" else self.model)(
                     input_ids=ids, attention_mask=mask).last_hidden_state
-                w = segment_max_saturate(head(hidden[mask.bool()]), mask, self._pooled_bias)
+                w = segment_max_saturate(self._normalise_logits(head(hidden[mask.bool()])), mask, self._pooled_bias)
             else:
                 out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.lrn is not None)
                 hidden = out.hidden_states[-1] if self.lrn is not None else None
-                w = max_pool_saturate(out.logits, mask, self._pooled_bias, inplace=True)
+                logits = self._normalise_logits(out.logits)
+                w = max_pool_saturate(logits, mask, self._pooled_bias, inplace=logits is out.logits)
             # LRN input for MLMs: the analogue of Last(·) is the max over tokens of the saturated hidden states
             h = max_pool_saturate(hidden, mask) if hidden is not None else None
         literal = literal_indicator(ids, mask, w.size(-1), self._exclude)

@@ -18,6 +18,7 @@ import torch
 from .base import HEADS, MANIFEST, EncoderBase
 from .dense import DenseConfig, DenseEncoder
 from .encoder import SparseConfig, SparseEncoder
+from .family import LEGACY_SPARSE
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ def _load_extra(encoder: EncoderBase, directory: Path) -> None:
         encoder.lrn.load_state_dict(lrn)
     if "head_bias" in tensors:
         encoder.head_bias.data.copy_(tensors["head_bias"])
+    if "logit_threshold" in tensors:
+        encoder.logit_threshold.data.copy_(tensors["logit_threshold"])
 
 
 def load_encoder(name_or_path: str | os.PathLike[str], config: str | dict[str, Any] | None = None,
@@ -50,7 +53,9 @@ def load_encoder(name_or_path: str | os.PathLike[str], config: str | dict[str, A
         if config is not None:
             log.info("%s is a checkpoint: its own %s model config applies", path, MANIFEST)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        encoder = _build(manifest["kind"], str(path), {**manifest["config"], **overrides})
+        # a checkpoint from before the family defaults keeps the inputs and head it was trained with
+        legacy = LEGACY_SPARSE if manifest.get("format", 1) < 2 else {}
+        encoder = _build(manifest["kind"], str(path), {**legacy, **manifest["config"], **overrides})
         if isinstance(encoder, SparseEncoder):
             # keep the original backbone name for provenance, not the checkpoint directory
             encoder.config.backbone = manifest["config"].get("backbone") or str(path)

@@ -20,6 +20,18 @@ def log_saturate(x: torch.Tensor) -> torch.Tensor:
     return torch.log1p(torch.relu(x))
 
 
+def standardise_logits(logits: torch.Tensor, threshold: torch.Tensor | float, eps: float = 1e-6) -> torch.Tensor:
+    """``(z − mean(z)) / std(z) − τ`` over the vocabulary of each row: [..., V] → [..., V].
+
+    An LM head's logits carry a large per-text offset (the mean logit at SmolLM2's pooled position ranges from
+    about −11 to +14 across titles while the spread inside one text is about 3, issue #34), so ``log(1+ReLU(z))``
+    keeps 44–49k of 49k terms, and which ones depends on the offset, not on the text. Standardised, a term is
+    active only when it stands ``τ`` (learnable) standard deviations above its own text's mean.
+    """
+    centred = logits - logits.mean(dim=-1, keepdim=True)
+    return centred / (centred.pow(2).mean(dim=-1, keepdim=True).sqrt() + eps) - threshold
+
+
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
     """Index of each row's last real text token under RIGHT padding with an appended EOS.
 

@@ -31,6 +31,7 @@ from prosper_pyserini.data.prepared import PreparedDataset
 from prosper_pyserini.model import EncoderBase, SparseEncoder, load_encoder
 from prosper_pyserini.model.backbone import trim_heap
 from prosper_pyserini.model.base import restore_interrupted_save
+from prosper_pyserini.model.family import family_default
 from prosper_pyserini.model.lfw import LFWSchedule
 from prosper_pyserini.model.losses import flops, gather_with_grad, graded_listwise, info_nce, ramp
 from prosper_pyserini.model.sparse import l0
@@ -191,6 +192,10 @@ class Trainer:
             else:
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         self.sparse = isinstance(self.encoder, SparseEncoder)
+        clip = tc.max_grad_norm
+        # a dense causal start gives losses of 1e5 whose gradients would fill Adam's second moment for good
+        self.max_grad_norm = float(family_default(self.encoder.config.arch, "max_grad_norm") if clip is None else clip)
+        self.last_grad_norm: float | None = None
         windows = config.lfw.schedule or [(config.model.k_d, config.model.k_q)]
         self.lfw = LFWSchedule([tuple(w) for w in windows], config.lfw.warmup_steps, config.lfw.ready_fraction,
                                config.lfw.history)
@@ -429,6 +434,8 @@ class Trainer:
     def _update(self, loss: torch.Tensor, where: str) -> None:
         """One optimizer and scheduler step, unless the loss or a gradient is not finite (then see on_nonfinite)."""
         if self._check_finite(loss, where):
+            if self.max_grad_norm > 0:
+                self.last_grad_norm = float(nn.utils.clip_grad_norm_(self.encoder.parameters(), self.max_grad_norm))
             self.optimizer.step()
             self.scheduler.step()
             self.updates += 1
@@ -442,6 +449,8 @@ class Trainer:
             return
         record = {"step": self.step, "epoch": self.epoch, "batch": index, "lr": self.scheduler.get_last_lr()[0],
                   "rss_gib": resident_gib(), "k_d": self.lfw.window[0], "k_q": self.lfw.window[1], **stats}
+        if self.max_grad_norm > 0:
+            record["grad_norm"] = self.last_grad_norm   # before clipping
         logf.write(json.dumps(record) + "\n")
         logf.flush()
         bar.update(1)
