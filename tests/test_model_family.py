@@ -26,6 +26,7 @@ def test_normalise_text() -> None:
     assert normalise_text("DEWALT 20V Max Drill", "lower_space") == " dewalt 20v max drill"
     assert normalise_text(" already spaced", "lower_space") == " already spaced"
     assert normalise_text("Kept As Is", "raw") == "Kept As Is"
+    assert normalise_text("", "lower_space") == ""
     with pytest.raises(ValueError, match="text_form"):
         normalise_text("x", "upper")
 
@@ -53,8 +54,10 @@ def test_causal_defaults_lowercase_with_a_word_start_and_match_query_and_title_i
     assert torch.equal(title["input_ids"], query["input_ids"])
     raw = tokenize(smollm2.tokenizer, ["Milwaukee M18 Drill", "milwaukee m18 drill"], "causal", 64)
     assert not torch.equal(raw["input_ids"][0], raw["input_ids"][1])      # what the raw text gave: other ids
-    first = smollm2.tokenizer.convert_ids_to_tokens(query["input_ids"][0, :1].tolist())[0]
-    assert first == "Ġmilwaukee"                                           # the word-start mark, as inside a text
+    tokens = smollm2.tokenizer.convert_ids_to_tokens(query["input_ids"][0, :-1].tolist())
+    assert tokens == ["Ġmil", "waukee", "Ġm", "1", "8", "Ġdrill"]           # the first word marked as the others
+    raw_tokens = smollm2.tokenizer.convert_ids_to_tokens(raw["input_ids"][0, :7].tolist())
+    assert raw_tokens == ["Mil", "waukee", "ĠM", "1", "8", "ĠDr", "ill"]   # the title as written shares no word
 
 
 @pytest.mark.slow

@@ -68,7 +68,10 @@ def run_row(name: str, data: Path, negatives: Path, work: Path) -> None:
     out.mkdir(parents=True)
     stamp.write_text(json.dumps(cmd))
     print(f"{name}: {' '.join(cmd[3:])}", flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    with open(out / "screen.log", "w", encoding="utf-8") as log:
+        code = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+    if code:   # a row that cannot train is a result too: the table says so, and the other rows still run
+        print(f"{name}: prosper-train exited {code}; see {out / 'screen.log'}", flush=True)
 
 
 def row_stats(out: Path) -> dict[str, Any] | None:
@@ -83,20 +86,21 @@ def row_stats(out: Path) -> dict[str, Any] | None:
     return {"nce_1": first["nce"], "terms_d_1": first["l0_d_raw"], "terms_q_1": first["l0_q_raw"],
             "nce_end": sum(s["nce"] for s in tail) / len(tail), "terms_d_end": tail[-1]["l0_d_raw"],
             "terms_d_final": tail[-1]["l0_d"], "mrr": last_epoch.get("dev_mrr10"),
-            "s_per_step": summary["seconds"] / max(1, summary["steps"])}
+            "minutes": summary["seconds"] / 60}
 
 
 def table(work: Path) -> str:
     lines = ["| row | change | InfoNCE, step 1 | terms/product, step 1 | terms/query, step 1 | InfoNCE, last 10 steps "
-             f"| terms/product, step {STEPS} (after LFW) | pool MRR@10 | s/step |", "|---" * 9 + "|"]
+             f"| terms/product, step {STEPS} (after LFW) | pool MRR@10 | minutes (training + validation) |", "|---" * 9 + "|"]
     for name, (_, _, what) in ROWS.items():
         stats = row_stats(work / name)
         if stats is None:
-            lines.append(f"| `{name}` | {what} | not run | | | | | | |")
+            state = "did not finish (its screen.log says why)" if (work / name / "screen.log").is_file() else "not run"
+            lines.append(f"| `{name}` | {what} | {state} | | | | | | |")
             continue
         lines.append(f"| `{name}` | {what} | {stats['nce_1']:.4g} | {stats['terms_d_1']:,.0f} | {stats['terms_q_1']:,.0f} "
                      f"| {stats['nce_end']:.4g} | {stats['terms_d_end']:,.0f} ({stats['terms_d_final']:,.0f}) "
-                     f"| {stats['mrr']:.4f} | {stats['s_per_step']:.1f} |")
+                     f"| {stats['mrr']:.4f} | {stats['minutes']:.1f} |")
     return "\n".join(lines)
 
 

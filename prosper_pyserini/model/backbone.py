@@ -150,7 +150,7 @@ def normalise_text(text: str, form: TextForm) -> str:
         return text
     if form == "lower_space":
         text = text.lower()
-        return text if text.startswith(" ") else " " + text
+        return text if not text or text.startswith(" ") else " " + text   # an empty text stays empty
     raise ValueError(f"text_form must be raw or lower_space, not {form!r}")
 
 
