@@ -34,21 +34,21 @@ RECIPE = [f"train.max_steps={STEPS}", f"train.batch_size={BATCH}", "train.lr=1.0
           "model.backbone=smollm2-135m", "data.hard_negatives.n=1", "data.hard_negatives.top=100"]
 LEGACY = ["model.text_form=raw", "model.logit_norm=none", "train.max_grad_norm=0"]
 
-CLIP = ["train.max_grad_norm=1.0"]   # the rows that ran while clipping was a causal default state it
+CLIP, NO_CLIP = ["train.max_grad_norm=1.0"], ["train.max_grad_norm=0"]
 
-# name → (preset, overrides, what the row changes); `defaults` is every family default for a causal LM
+# name → (preset, overrides, what the row changes); every row states its clipping, the rest is the family default
 ROWS: dict[str, tuple[str, list[str], str]] = {
     "legacy": ("prosper", LEGACY, "before issue #34: raw text, raw logits, no clipping"),
-    "defaults": ("prosper", [], "causal defaults: lower_space, standardise (τ 3), last-token pooling, no clipping"),
-    "defaults-clip": ("prosper", CLIP, "defaults + gradient clipping at 1.0"),
-    "clip-raw-text": ("prosper", ["model.text_form=raw", *CLIP], "defaults-clip, text as written (case, no leading space)"),
-    "clip-raw-logits": ("prosper", ["model.logit_norm=none", *CLIP], "defaults-clip, logits not standardised"),
-    "defaults-echo": ("prosper", ["model.term_pooling=echo"],
-                      "defaults, echo pooling (text twice, max over the second copy; τ 4)"),
-    "defaults-max": ("prosper", ["model.term_pooling=max"], "defaults, max pooling over the text's positions (τ 4)"),
+    "clip": ("prosper", CLIP, "causal defaults: lower_space, standardise (τ 3), last-token pooling, clipping at 1.0"),
+    "no-clip": ("prosper", NO_CLIP, "clip without gradient clipping"),
+    "clip-raw-text": ("prosper", ["model.text_form=raw", *CLIP], "clip, text as written (case, no leading space)"),
+    "clip-raw-logits": ("prosper", ["model.logit_norm=none", *CLIP], "clip, logits not standardised"),
+    "clip-echo": ("prosper", ["model.term_pooling=echo", *CLIP],
+                  "clip, echo pooling (text twice, max over the second copy; τ 4)"),
+    "clip-max": ("prosper", ["model.term_pooling=max", *CLIP], "clip, max pooling over the text's positions (τ 4)"),
     "sp-llm-legacy": ("sp-llm", LEGACY, "SP-LLM before issue #34"),
-    "sp-llm-clip": ("sp-llm", CLIP, "SP-LLM with the causal defaults + clipping at 1.0"),
-    "sp-llm-defaults": ("sp-llm", [], "SP-LLM with the causal defaults"),
+    "sp-llm-clip": ("sp-llm", CLIP, "SP-LLM with the causal defaults (clipping at 1.0)"),
+    "sp-llm-no-clip": ("sp-llm", NO_CLIP, "sp-llm-clip without gradient clipping"),
 }
 
 

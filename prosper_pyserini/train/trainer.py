@@ -193,7 +193,7 @@ class Trainer:
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         self.sparse = isinstance(self.encoder, SparseEncoder)
         clip = tc.max_grad_norm
-        # a dense causal start gives losses of 1e5 whose gradients would fill Adam's second moment for good
+        # null: the family's value (model/family.py); a huge first gradient would otherwise fill Adam's second moment
         self.max_grad_norm = float(family_default(self.encoder.config.arch, "max_grad_norm") if clip is None else clip)
         self.last_grad_norm: float | None = None
         windows = config.lfw.schedule or [(config.model.k_d, config.model.k_q)]
