@@ -25,3 +25,16 @@ def sha256_tree(path: str | os.PathLike[str]) -> str:
         digest.update(str(item.relative_to(path)).encode())
         digest.update(sha256_file(item).encode())
     return digest.hexdigest()
+
+
+def file_checksums(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{relative name: sha256}`` of a file (name ``""``) or of every non-hidden file under a folder.
+
+    What a cached step records about its output: files added beside later (a search backend's index) do not
+    change it, while a changed, truncated or removed file does.
+    """
+    path = Path(path)
+    if path.is_file():
+        return {"": sha256_file(path)}
+    return {str(item.relative_to(path)): sha256_file(item)
+            for item in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from prosper_pyserini.cli_errors import Group
+from prosper_pyserini.cli_options import Checked
+from prosper_pyserini.options import POSITIVE
 
 
 @click.group("prosper", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +19,7 @@ def main() -> None:
 @click.option("--model", required=True, help="Checkpoint folder, or a backbone name/path for the zero-shot encoder.")
 @click.option("--side", type=click.Choice(["query", "doc"]), default="query", show_default=True,
               help="Encode as a query (query window and normalisation) or as a product.")
-@click.option("--top", default=15, show_default=True, help="Terms shown per group.")
+@click.option("--top", default=15, show_default=True, type=Checked(int, POSITIVE), help="Terms shown per group.")
 @click.argument("texts", nargs=-1, required=True)
 def explain(model: str, side: str, top: int, texts: tuple[str, ...]) -> None:
     """Print each TEXT's top-weighted terms: literal (in the text) and expansion, with weights."""

@@ -51,12 +51,36 @@ class OneLineErrors:
         except click.UsageError as exc:
             self._fail(debug, exc, 2)
         except click.Abort as exc:
-            self._fail(debug, click.ClickException("aborted"), 1, exc)
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                self._interrupted()
+            self._fail(debug, click.ClickException("aborted (no input to read)"), 1, exc)
+        except KeyboardInterrupt:   # raised outside click's own handling (e.g. during an atexit-free teardown)
+            self._interrupted()
         except click.ClickException as exc:
             self._fail(debug, exc, exc.exit_code)
         except Exception as exc:  # noqa: BLE001  (every fault gets one line; PROSPER_DEBUG=1 shows where)
             self._fail(debug, exc, 1)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Check what the options name against each other (an output over an input) before the body runs."""
+        from prosper_pyserini.cli_options import check_paths
+
+        check_paths(ctx)
+        return super().invoke(ctx)  # type: ignore[misc]
+
+    def _interrupted(self) -> None:
+        """Ctrl-C: one line and exit 130. Every output is written atomically or resumable, so a rerun continues.
+
+        With a JVM in the process (jnius imported) the exit skips interpreter teardown: tearing down torch's
+        thread pools beside a live JVM is what crashed with SIGSEGV.
+        """
+        click.echo(f"{self.name}: interrupted; rerun the same command to continue", err=True)
+        if "jnius" in sys.modules:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        sys.exit(130)
 
     def _has_verbose(self) -> bool:
         """Whether the command (or, for a group, any subcommand) takes -v itself."""
@@ -75,4 +99,6 @@ class Command(OneLineErrors, click.Command):
 
 
 class Group(OneLineErrors, click.Group):
-    """A ``click.Group`` whose failures are one line."""
+    """A ``click.Group`` whose failures are one line; its subcommands are :class:`Command` too."""
+
+    command_class = Command

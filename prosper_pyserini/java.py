@@ -96,7 +96,9 @@ def anserini_jar() -> Path:
 
 
 def jvm_options(runtime: JavaRuntime, heap: str | None = None) -> list[str]:
-    options = [f"-Xmx{heap or os.environ.get('PROSPER_JAVA_HEAP', DEFAULT_HEAP)}"]
+    # -Xrs: the JVM leaves SIGINT/SIGTERM to Python; with its own handlers a Ctrl-C ran the JVM's shutdown under
+    # torch's threads (SIGSEGV in libtorch, an hs_err_pid*.log) instead of Python's KeyboardInterrupt
+    options = [f"-Xmx{heap or os.environ.get('PROSPER_JAVA_HEAP', DEFAULT_HEAP)}", "-Xrs"]
     if runtime.has_incubator_vector:
         options.append(f"--add-modules={INCUBATOR}")
     return options

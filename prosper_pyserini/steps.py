@@ -2,7 +2,9 @@
 
 Each step writes into ``OUT.partial`` (suffix kept: ``run.partial.trec``) and renames it into place when it
 finishes, so an interrupted step leaves nothing that looks complete; a stamp ``.OUT.step.json`` beside the
-output records the key of its inputs (parameters and file checksums) and how long it took.
+output records the key of its inputs (parameters and file checksums), the SHA-256 of each file it made and
+how long it took. An output is reused only while those files are still the recorded ones: a run truncated or a
+checkpoint edited afterwards is made again, with a warning, never reported as if the step had made it.
 
 A *resumable* step (training) keeps an interrupted ``OUT.partial`` folder when the key written into it at the
 start (``.step-key``) matches the new run's, and its ``produce`` picks up from what the folder holds; any
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from prosper_pyserini.checksums import file_checksums, sha256_file
+
 log = logging.getLogger(__name__)
 
 PARTIAL_KEY = ".step-key"   # inside a resumable step's OUT.partial folder: the key of the run that started it
@@ -39,6 +43,7 @@ class Steps:
     timings: dict[str, float] = field(default_factory=dict)
     reused: list[str] = field(default_factory=list)       # made by an earlier run (not earlier in this one)
     produced: set[str] = field(default_factory=set)
+    verified: set[Path] = field(default_factory=set)    # outputs checked against their stamps in this run
 
     def run(self, name: str, out: Path, inputs: dict[str, Any], produce: Callable[[Path], None],
             resumable: bool = False, shared: bool = False) -> Path:
@@ -54,6 +59,11 @@ class Steps:
         key = key_of(inputs)
         if not self.force:
             made = _made_with(key, out, out.parent.glob(".*.step.json") if shared else [_stamp_of(out)])
+            if made is not None and made[0] not in self.verified:
+                if not _still_as_made(name, *made):
+                    made = None
+                else:
+                    self.verified.add(made[0])
             if made is not None:
                 output, recorded = made
                 # a step made or reused earlier in this run (a fusion asks for its parts again) is not news
@@ -79,9 +89,11 @@ class Steps:
         if resumable:
             (partial / PARTIAL_KEY).unlink(missing_ok=True)
         partial.rename(out)
-        _stamp_of(out).write_text(json.dumps({"key": key, "inputs": inputs, "seconds": seconds}, indent=2, default=str))
+        record = {"key": key, "inputs": inputs, "seconds": seconds, "output_files": file_checksums(out)}
+        _stamp_of(out).write_text(json.dumps(record, indent=2, default=str))
         self.timings[name] = seconds
         self.produced.add(name)
+        self.verified.add(out)
         return out
 
 
@@ -99,6 +111,24 @@ def _made_with(key: str, out: Path, stamps: Iterable[Path]) -> tuple[Path, dict[
             if recorded.get("key") == key:
                 return output, recorded
     return None
+
+
+def _still_as_made(name: str, output: Path, recorded: dict[str, Any]) -> bool:
+    """Whether every file the step recorded in ``output`` is still there with its checksum (files added beside
+    them later do not count); a stamp from before outputs were checksummed records them now."""
+    wanted = recorded.get("output_files")
+    if wanted is None:   # stamped before outputs were checksummed: trusted once, and checked from now on
+        recorded["output_files"] = file_checksums(output)
+        _stamp_of(output).write_text(json.dumps(recorded, indent=2, default=str))
+        return True
+    for rel, checksum in wanted.items():
+        path = output / rel if rel else output
+        problem = "is gone" if not path.is_file() else (
+            "changed" if sha256_file(path) != checksum else None)
+        if problem:
+            log.warning("%s: %s %s after the step made it; making it again", name, path, problem)
+            return False
+    return True
 
 
 def _partial_key(partial: Path) -> str | None:

@@ -165,6 +165,7 @@ def resolve_model(
         return fetch(text, cache_dir, verify=verify)
     path = Path(text).expanduser()
     if path.is_dir():
+        _check_local_copy(path)
         return ModelRef(name=path.resolve().name, path=path.resolve(), kind=_infer_kind(path))
     if path.is_file():
         if path.suffix.lower() != ".gguf":
@@ -183,6 +184,19 @@ def resolve_model(
         f"unknown model {text!r}; known names: {', '.join(registry())} "
         "(or give an existing directory, a .gguf file, or a hub id ORG/NAME)"
     )
+
+
+def _check_local_copy(path: Path) -> None:
+    """A folder that carries its own ``prosper-weights.json`` (a copy of a cache entry) is checked against it in
+    full: its main file re-hashed, every file's size compared. A model folder without one is the user's own."""
+    manifest = _read_manifest(path)
+    if not manifest or not manifest.get("sha256") or not manifest.get("main"):
+        return
+    hint = f" (the folder's {MANIFEST} records it; a damaged copy? copy it again or fetch it with prosper-weights)"
+    for rel, size in manifest.get("files", {}).items():
+        if not (path / rel).is_file() or (path / rel).stat().st_size != size:
+            raise ChecksumError(f"{path / rel}: missing or not the size it was fetched with{hint}")
+    _verify(path / manifest["main"], manifest["sha256"], hint)
 
 
 def _hub_cached(hub_id: str) -> bool:

@@ -95,6 +95,33 @@ def test_steps_reuse_and_redo(tmp_path):
     assert len(calls) == 3 and target.read_text() == "result"
 
 
+def test_a_reused_output_is_verified_against_what_its_step_wrote(tmp_path):
+    """Issue 36: a run truncated after its step finished is made again, not reported; a file added beside the
+    step's own files later (a search backend's index) is not a change; a stamp from before checksums gets them."""
+    import json
+
+    calls = []
+
+    def produce(out):
+        calls.append(out)
+        out.mkdir()
+        (out / "run.trec").write_text("q1 Q0 d1 1 2.0 s\nq1 Q0 d2 2 1.0 s\n")
+
+    target = tmp_path / "runs"
+    Steps().run("search", target, {"p": 1}, produce)
+    (target / "vectors.seismic").write_text("built later")
+    Steps().run("search", target, {"p": 1}, produce)
+    assert len(calls) == 1
+    (target / "run.trec").write_text("q1 Q0 d1 1 2.0 s\n")   # truncated afterwards
+    Steps().run("search", target, {"p": 1}, produce)
+    assert len(calls) == 2 and len((target / "run.trec").read_text().splitlines()) == 2
+    stamp = tmp_path / ".runs.step.json"
+    legacy = {k: v for k, v in json.loads(stamp.read_text()).items() if k != "output_files"}
+    stamp.write_text(json.dumps(legacy))
+    Steps().run("search", target, {"p": 1}, produce)
+    assert len(calls) == 2 and set(json.loads(stamp.read_text())["output_files"]) == {"run.trec"}
+
+
 def test_shared_step_reuses_an_output_made_with_the_same_inputs_under_another_name(tmp_path):
     calls = []
 

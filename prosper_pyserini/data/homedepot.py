@@ -14,6 +14,7 @@ found relevant stays findable) and count the duplicates in the manifest. The rea
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import math
@@ -62,9 +63,13 @@ class Row:
     relevance: float
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+OTHER_ARCHIVES = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd", b"7z\xbc\xaf\x27\x1c": "7z"}
+
+
 @contextmanager
 def _open_csv(path: Path) -> Iterator[IO[str]]:
-    """The CSV as Latin-1 text, from a plain file or the ``.csv`` member of a zip."""
+    """The CSV as Latin-1 text, from a plain file, a gzip'd one or the ``.csv`` member of a zip."""
     if not path.exists():
         raise InputError(path, None, "no such file")
     if zipfile.is_zipfile(path):
@@ -75,6 +80,15 @@ def _open_csv(path: Path) -> Iterator[IO[str]]:
             with archive.open(members[0]) as raw:
                 yield io.TextIOWrapper(raw, encoding="latin-1", newline="")
     else:
+        with open(path, "rb") as probe:
+            magic = probe.read(6)
+        if magic.startswith(GZIP_MAGIC):   # train.csv.gz, or a gzip'd file that kept the .csv name
+            with gzip.open(path, "rt", encoding="latin-1", newline="") as handle:
+                yield handle
+            return
+        packed = next((name for prefix, name in OTHER_ARCHIVES.items() if magic.startswith(prefix)), None)
+        if packed:
+            raise InputError(path, None, f"a {packed}-compressed file; decompress it, or give the CSV, a zip or a gzip")
         with open(path, encoding="latin-1", newline="") as handle:
             yield handle
 

@@ -9,9 +9,12 @@ from typing import Any
 import click
 
 from prosper_pyserini.cli_errors import Command
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
 from prosper_pyserini.data.formats import InputError, read_queries
-from prosper_pyserini.encode.collection import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, encode_corpus, metadata_path
+from prosper_pyserini.encode.collection import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, encode_corpus
+from prosper_pyserini.encode.parts import metadata_path
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
+from prosper_pyserini.options import COUNT, POSITIVE, POSITIVE_NUMBER
 
 EXAMPLES = """
 \b
@@ -59,28 +62,28 @@ def parse_shard(value: str) -> tuple[int, int]:
 
 
 @click.command("prosper-encode", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False),
+@click.option("--corpus", type=InputPath(exists=True, dir_okay=False),
               help="Corpus JSONL ({id, contents|title|text}) or TSV (id<TAB>text).")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
+@click.option("--data", "data_dir", type=InputPath(exists=True, file_okay=False),
               help="Prepared dataset folder; uses DIR/corpus/products.jsonl.")
-@click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="Encode this queries TSV instead of a corpus.")
-@click.option("--model", required=True, help="Checkpoint folder, GGUF file or offline model name.")
-@click.option("--output", required=True, type=click.Path(), help="Collection folder, FAISS folder, or query file (.jsonl/.tsv).")
-@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--queries", type=InputPath(exists=True, dir_okay=False), help="Encode this queries TSV instead of a corpus.")
+@click.option("--model", required=True, type=InputPath(), help="Checkpoint folder, GGUF file or offline model name.")
+@click.option("--output", required=True, type=OutputPath(), help="Collection folder, FAISS folder, or query file (.jsonl/.tsv).")
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=Checked(float, POSITIVE_NUMBER),
               help="Quantization: impact = round(weight * scale).")
-@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
+@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=Checked(int, COUNT),
               help="Terms kept per query (0 = all).")
-@click.option("--doc-top-k", default=0, show_default=True, type=click.IntRange(min=0),
+@click.option("--doc-top-k", default=0, show_default=True, type=Checked(int, COUNT),
               help="Terms kept per product, heaviest first (0 = every term the model gives).")
-@click.option("--shard-size", default=DEFAULT_SHARD_SIZE, show_default=True, type=click.IntRange(min=1),
+@click.option("--shard-size", default=DEFAULT_SHARD_SIZE, show_default=True, type=Checked(int, POSITIVE),
               help="Products per part file (the unit of resume).")
-@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(min=1),
+@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=Checked(int, POSITIVE),
               help="Texts per model call (length-sorted).")
 @click.option("--shard", "shard", default="0/1", show_default=True, help="Worker i of n: encode only parts k with k mod n == i.")
 @click.option("--text-field", "text_fields", multiple=True,
               help="JSONL field(s) joined as the product text [contents, title or text].")
 @click.option("--skip-bad-lines", is_flag=True, help="Skip and count bad corpus lines and empty vectors instead of failing.")
-@click.option("--torch-threads", type=int, help="torch.set_num_threads for encoding [torch default].")
+@click.option("--torch-threads", type=Checked(int, POSITIVE), help="torch.set_num_threads for encoding [torch default].")
 def main(corpus: str | None, data_dir: str | None, queries: str | None, model: str, output: str, scale: float,
          query_top_k: int, doc_top_k: int, shard_size: int, batch_size: int, shard: str, text_fields: tuple[str, ...],
          skip_bad_lines: bool, torch_threads: int | None) -> None:

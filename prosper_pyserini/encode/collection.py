@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from prosper_pyserini.checksums import sha256_file as file_sha256
 from prosper_pyserini.data.formats import Doc, InputError, OnError, SkipReport, atomic_write, read_corpus
+from prosper_pyserini.encode.parts import check_folder, metadata_path, part_name, part_problem, read_vectors
 from prosper_pyserini.encode.quantize import DEFAULT_SCALE, TermWeights
 
 log = logging.getLogger(__name__)
@@ -47,22 +48,6 @@ log = logging.getLogger(__name__)
 DEFAULT_SHARD_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 32
 SORT_WINDOW_BATCHES = 32  # length-sorting happens within windows of this many batches
-
-
-def part_name(k: int) -> str:
-    return f"part-{k:05d}.jsonl"
-
-
-def read_vectors(folder: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, int]]]:
-    """``(id, vector)`` of every document in a collection folder, parts in name order."""
-    for path in sorted(Path(folder).glob("part-*.jsonl")):
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    obj = json.loads(line)
-                    yield str(obj["id"]), obj["vector"]
-                except (json.JSONDecodeError, KeyError) as exc:
-                    raise InputError(path, number, f"not a JsonVectorCollection line ({exc})") from exc
 
 
 def part_ids(path: Path) -> list[str]:
@@ -101,12 +86,6 @@ class EncodeResult:
 
 
 _INFORMATIVE = {"model", "corpus"}  # names and paths may differ between runs; checksums may not
-
-
-def metadata_path(folder: str | os.PathLike[str], kind: str) -> Path:
-    """``collections/NAME`` → ``collections/NAME.{kind}.json`` (outside the folder Anserini reads)."""
-    folder = Path(folder)
-    return folder.parent / f"{folder.name}.{kind}.json"
 
 
 @contextlib.contextmanager
@@ -158,31 +137,6 @@ def _record_part(folder: Path, name: str, record: dict[str, Any]) -> None:
         found.setdefault("parts", {})[name] = record
         with atomic_write(path) as out:
             json.dump(found, out, indent=2, ensure_ascii=False)
-
-
-def part_problem(path: Path, record: dict[str, Any] | None) -> str | None:
-    """Why a part file on disk is not the part that was recorded, or None when it is."""
-    if record is None:
-        return "no line count and checksum recorded for it"
-    with open(path, "rb") as handle:
-        lines = sum(1 for _ in handle)
-    if lines != record.get("lines"):
-        return f"{lines} lines where {record.get('lines')} were written"
-    if file_sha256(path) != record.get("sha256"):
-        return "its SHA-256 differs from the one recorded when it was written"
-    return None
-
-
-PART_FILE = re.compile(r"part-\d{5}\.jsonl|\.part-\d{5}\.jsonl\..*\.tmp")  # parts and workers' temporary files
-
-
-def check_folder(folder: Path, allowed: re.Pattern[str] = PART_FILE) -> None:
-    """Refuse a folder holding files that are not parts: Anserini would index them (checked before encoding)."""
-    stray = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                   if p.parent != folder or not allowed.fullmatch(p.name))
-    if stray:
-        raise InputError(folder, None, f"files that are not parts of this collection (Anserini would index them): "
-                                       f"{', '.join(stray[:5])}")
 
 
 def length_sorted_batches(docs: Sequence[Doc], batch_size: int, tokenizer: Any = None) -> Iterator[list[int]]:
@@ -350,7 +304,7 @@ def finish_collection(folder: Path, settings: EncodeSettings, all_ids: list[str]
             raise InputError(folder / part_name(k), None, f"{problem}; rerun prosper-encode to encode it again")
     ids: list[str] = []
     n_terms = total_impact = 0
-    for doc_id, vector in read_vectors(folder):
+    for doc_id, vector in read_vectors(folder, sealed=False):
         ids.append(doc_id)
         n_terms += len(vector)
         total_impact += sum(vector.values())

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import torch
 
+from prosper_pyserini.encode.parts import MAX_IMPACT
 from prosper_pyserini.encode.terms import lucene_terms
 
 DEFAULT_SCALE = 100.0
@@ -88,7 +89,12 @@ class TermWeights:
         slow for LLM vocabularies with tens of thousands of active terms per product.
         """
         merged = self.merge(weights)
-        quantized = torch.round(merged.double() * self.scale).long()
+        rounded = torch.round(merged.double() * self.scale)
+        largest = float(rounded.max()) if rounded.numel() else 0.0
+        if largest > MAX_IMPACT:   # .long() would wrap it to a negative number, and the term would vanish
+            raise ValueError(f"scale {self.scale:g} makes an impact of {largest:.3g}, above the largest Anserini "
+                             f"indexes ({MAX_IMPACT}); use a smaller --scale (the default is {DEFAULT_SCALE:g})")
+        quantized = rounded.long()
         if top_k is not None:  # the cut is on float weights, heaviest first (ties to the lower term index)
             _, order = torch.sort(merged, dim=1, descending=True, stable=True)
             columns = order[:, :top_k]

@@ -13,10 +13,12 @@ from typing import Sequence
 import click
 
 from prosper_pyserini.cli_errors import Command
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
 from prosper_pyserini.data.formats import InputError, Qrels, Run, read_corpus, read_queries
 from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, RunNameError, evaluate_files
 from prosper_pyserini.eval.significance import CORRECTIONS, mark_significance
 from prosper_pyserini.eval.tables import QueryDiff
+from prosper_pyserini.options import COUNT, OPEN_UNIT, POSITIVE, WORD
 
 
 def _echo_problems(results: EvalResults) -> None:
@@ -57,26 +59,29 @@ def _metrics(value: str) -> list[str]:
     epilog="Per-query differences between two runs: prosper-eval diff --help",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
+@click.argument("runs", nargs=-1, required=True, type=InputPath(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=InputPath(exists=True, dir_okay=False), help="TREC qrels (graded).")
 @click.option(
     "--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
     help="Comma-separated: hit@K, mrr@K, recall@K, ndcg@K, any ranx metric (precision@K, map@K, ndcg_burges@K) "
          "or trec_eval's names (success.10, recip_rank, ndcg_cut.10, recall.1000, P.10, map).",
 )
-@click.option("--threshold", default=2, show_default=True,
+@click.option("--threshold", default=2, show_default=True, type=Checked(int, COUNT),
               help="Lowest grade that counts as relevant for binary metrics.")
-@click.option("--baseline", help="System name (run file stem) to test the others against; adds significance marks.")
+@click.option("--baseline", type=Checked(str, WORD),
+              help="System name (run file stem) to test the others against; adds significance marks.")
 @click.option("--test", "stat_test", type=click.Choice(["student", "fisher"]), default="student", show_default=True,
               help="Paired test: Student's t or Fisher's randomization.")
 @click.option("--correction", type=click.Choice(CORRECTIONS), default="holm", show_default=True,
               help="Multiple-testing correction over the comparisons of each metric.")
-@click.option("--alpha", default=0.05, show_default=True, help="Significance level after correction.")
-@click.option("--permutations", default=1000, show_default=True, help="Permutations for --test fisher (seed 42).")
-@click.option("--out", "out_prefix", type=click.Path(dir_okay=False), metavar="PREFIX",
+@click.option("--alpha", default=0.05, show_default=True, type=Checked(float, OPEN_UNIT),
+              help="Significance level after correction.")
+@click.option("--permutations", default=1000, show_default=True, type=Checked(int, POSITIVE),
+              help="Permutations for --test fisher (seed 42).")
+@click.option("--out", "out_prefix", type=OutputPath(dir_okay=False), metavar="PREFIX",
               help="Write PREFIX.md/.tex/.csv/.json tables and PREFIX.hitk.png/.svg curves.")
-@click.option("--per-query", type=click.Path(dir_okay=False), help="Per-query scores, CSV (or TSV if *.tsv).")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+@click.option("--per-query", type=OutputPath(dir_okay=False), help="Per-query scores, CSV (or TSV if *.tsv).")
+@click.option("--report", "report_dir", type=OutputPath(file_okay=False),
               help="Write a self-contained report folder (report.md + report.html + plots + provenance).")
 @click.option("--format", "output_format", type=click.Choice(["table", "trec_eval"]), default="table",
               show_default=True, help="What to print: the table, or trec_eval's 'measure all value' lines.")
@@ -122,16 +127,18 @@ def evaluate_command(
 
 
 @click.command(name="prosper-eval diff", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("run_a", type=click.Path(exists=True, dir_okay=False))
-@click.argument("run_b", type=click.Path(exists=True, dir_okay=False))
-@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
+@click.argument("run_a", type=InputPath(exists=True, dir_okay=False))
+@click.argument("run_b", type=InputPath(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=InputPath(exists=True, dir_okay=False), help="TREC qrels (graded).")
 @click.option("--metric", default="mrr@10", show_default=True, help="Metric to compare per query.")
-@click.option("--top", default=20, show_default=True, help="How many queries to show.")
-@click.option("--depth", default=5, show_default=True, help="How many top products to list per system.")
-@click.option("--threshold", default=2, show_default=True, help="Lowest grade that counts as relevant.")
-@click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="Queries TSV, to show query text.")
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSONL/TSV, to show titles.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the diff as Markdown.")
+@click.option("--top", default=20, show_default=True, type=Checked(int, POSITIVE), help="How many queries to show.")
+@click.option("--depth", default=5, show_default=True, type=Checked(int, POSITIVE),
+              help="How many top products to list per system.")
+@click.option("--threshold", default=2, show_default=True, type=Checked(int, COUNT),
+              help="Lowest grade that counts as relevant.")
+@click.option("--queries", type=InputPath(exists=True, dir_okay=False), help="Queries TSV, to show query text.")
+@click.option("--corpus", type=InputPath(exists=True, dir_okay=False), help="Corpus JSONL/TSV, to show titles.")
+@click.option("--out", "out_path", type=OutputPath(dir_okay=False), help="Also write the diff as Markdown.")
 @click.option("--model", "models", multiple=True, metavar="SYSTEM=MODEL",
               help="Sparse model of a system (run file stem): show each query's literal and expansion terms "
                    "with weights under that system's list (needs --queries). Repeatable.")
@@ -169,16 +176,17 @@ def diff_command(
         click.echo(f"wrote {out_path}", err=True)
 
 
-@click.command(name="prosper-eval buckets", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("run_a", type=click.Path(exists=True, dir_okay=False))
-@click.argument("run_b", type=click.Path(exists=True, dir_okay=False))
-@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False), help="TREC qrels (graded).")
-@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False), help="Queries TSV (query text).")
-@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.command(name="prosper-eval buckets", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_a", type=InputPath(exists=True, dir_okay=False))
+@click.argument("run_b", type=InputPath(exists=True, dir_okay=False))
+@click.option("--qrels", required=True, type=InputPath(exists=True, dir_okay=False), help="TREC qrels (graded).")
+@click.option("--queries", required=True, type=InputPath(exists=True, dir_okay=False), help="Queries TSV (query text).")
+@click.option("--corpus", required=True, type=InputPath(exists=True, dir_okay=False),
               help="Corpus JSONL/TSV: product titles give the brand tokens and the catalogue vocabulary.")
 @click.option("--metric", default="mrr@10", show_default=True, help="Per-query metric compared.")
-@click.option("--threshold", default=2, show_default=True, help="Lowest grade that counts as relevant.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Also write the table as Markdown.")
+@click.option("--threshold", default=2, show_default=True, type=Checked(int, COUNT),
+              help="Lowest grade that counts as relevant.")
+@click.option("--out", "out_path", type=OutputPath(dir_okay=False), help="Also write the table as Markdown.")
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False),
               help="Also rewrite this Markdown file's <!-- prosper-eval:buckets:begin/end --> block (command + table).")
 @click.pass_context

@@ -54,6 +54,8 @@ class Metric:
             raise ValueError(f"unknown metric {spec!r}; use e.g. hit@10, mrr@10, recall@100, ndcg@10")
         base = _ALIASES.get(match["name"], match["name"])
         k, lvl = match["k"], match["lvl"]
+        if k is not None and int(k) < 1:   # ranx would divide by it, or count nothing
+            raise ValueError(f"metric {spec!r}: the cutoff must be at least 1")
         if lvl is None and base not in GRADED:
             lvl = str(threshold)
         ranx_name = base + (f"@{k}" if k else "") + (f"-l{lvl}" if lvl is not None else "")

@@ -141,6 +141,10 @@ def load_qrels(path: str | os.PathLike[str], threshold: int) -> tuple[Qrels, Val
     report.evaluated_queries = len(evaluated_queries(qrels, threshold))
     report.no_relevant_queries = report.queries - report.evaluated_queries
     if not report.evaluated_queries:
+        if skips.total:   # the lines were there, but unreadable: say why, not that nothing was relevant
+            reason, n = skips.reasons.most_common(1)[0]
+            raise InputError(path, skips.first[reason], f"{reason} ({n} of {skips.total} skipped line(s)); "
+                                                        "no readable judgment is left to evaluate")
         raise InputError(path, None, f"no query has a judged doc with grade >= {threshold}; nothing to evaluate")
     return qrels, report
 

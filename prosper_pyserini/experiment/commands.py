@@ -14,7 +14,7 @@ from typing import Any
 
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED
 
-from .repro import Experiment, encode_settings, hard_negative_overrides, train_overrides, train_presets
+from .repro import Experiment, encode_settings, hard_negative_overrides, milvus_target, train_overrides, train_presets
 
 
 def _cmd(*parts: Any) -> str:
@@ -125,6 +125,15 @@ class Planner:
         self.emit(f"encode:{name}", _cmd("prosper-encode", "--data", self.data, "--model", model, "--output", vectors,
                                          "--scale", enc["scale"], "--batch-size", enc["batch_size"],
                                          *(["--doc-top-k", enc["doc_top_k"]] if enc.get("doc_top_k") else [])))
+        if system.get("engine", "lucene") == "milvus":
+            uri, collection = milvus_target(self.exp, name)
+            self.emit(f"milvus:{name}", _cmd("prosper-export", "milvus", "--input", vectors, "--uri", uri,
+                                             "--collection", collection, "--model", model, "--replace"))
+            self.emit(f"search:{name}{tag}", _cmd("prosper-search", "--system", "milvus", "--uri", uri,
+                                                  "--collection", collection, "--model", model, "--queries", queries,
+                                                  "--k", self.exp.search["k"], "--query-top-k", enc["query_top_k"],
+                                                  "--scale", enc["scale"], "--name", name, "--output", run))
+            return
         self.emit(f"index:{name}", _cmd("prosper-pyserini", "index.lucene", "--collection", "JsonVectorCollection",
                                         "--input", vectors, "--index", index, "--generator",
                                         "DefaultLuceneDocumentGenerator", "--threads", self.threads, "--impact",

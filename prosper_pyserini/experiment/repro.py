@@ -20,6 +20,18 @@ from prosper_pyserini.config import ConfigError, load_config
 from prosper_pyserini.data.formats import InputError, read_qrels, read_queries, read_run, run_checksum, write_run
 from prosper_pyserini.data.prepared import DEFAULT_DEV_FRACTION, DEFAULT_SEED, PreparedDataset
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
+from prosper_pyserini.options import (
+    COUNT,
+    FRACTION,
+    INTEGER,
+    NON_NEGATIVE,
+    OPEN_UNIT,
+    POSITIVE,
+    POSITIVE_NUMBER,
+    UNIT,
+    WORD,
+    Rule,
+)
 from prosper_pyserini.steps import Steps
 
 log = logging.getLogger(__name__)
@@ -275,13 +287,17 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
                                   scale=enc["scale"], batch_size=enc["batch_size"],
                                   top_k=enc.get("doc_top_k") or None), shared=True)
     collection = encoded / "vectors"
-    index = exp.steps.run(
-        f"index:{name}", exp.work / "indexes" / name, corpus,
-        lambda out: exp.java_step(f"index:{name}", run_indexer, [
-            "-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out), "-generator",
-            "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-impact", "-pretokenized"]),
-        shared=True)
     exp.model_checksums[name] = json.loads((encoded / "vectors.summary.json").read_text())["model_checksum"]
+    milvus = system.get("engine", "lucene") == "milvus"
+    if milvus:   # the same collection served by Milvus's embedded engine instead of Lucene
+        uri, target = milvus_step(exp, name, collection, corpus, lambda: encoder().vocab_terms)
+    else:
+        index = exp.steps.run(
+            f"index:{name}", exp.work / "indexes" / name, corpus,
+            lambda out: exp.java_step(f"index:{name}", run_indexer, [
+                "-collection", "JsonVectorCollection", "-input", str(collection), "-index", str(out), "-generator",
+                "DefaultLuceneDocumentGenerator", "-threads", str(exp.search["threads"]), "-impact", "-pretokenized"]),
+            shared=True)
     query_vectors = exp.work / "queries" / f"{name}{tag}.jsonl"
     def encode_query_file(out: Path) -> None:
         topics = read_queries(queries)
@@ -294,10 +310,43 @@ def sparse_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: s
     if not tag:
         exp.stats.setdefault(name, {})["sparsity"] = sparsity_stats((v for _, v in read_vectors(collection)),
                                                                     vectors.values())
+    if milvus:
+        from prosper_pyserini.export.milvus import search_collection, term_ids
+
+        return exp.search_step(system, queries, tag, {**upstream, "query_vectors": sha256_tree(query_vectors)},
+                               lambda topics: search_collection(
+                                   uri, target, {q: vectors[q] for q in topics}, term_ids(encoder().vocab_terms),
+                                   k=exp.search["k"], model_checksum=exp.model_checksums[name]))
     return exp.search_step(system, queries, tag, {**upstream, "query_vectors": sha256_tree(query_vectors)},
                            lambda topics: impact_search(str(index), topics, ProsperQueryEncoder(
                                vectors=vectors_by_text(vectors, topics)), k=exp.search["k"],
                                threads=exp.search["threads"]))
+
+
+def milvus_target(exp: Experiment, name: str) -> tuple[str, str]:
+    """The embedded Milvus file and collection name that serve sparse system ``name`` (``engine: milvus``)."""
+    collection = "".join(ch if ch.isalnum() else "_" for ch in name)
+    return str(exp.work / "milvus" / f"{name}.db"), collection if not collection[0].isdigit() else f"_{collection}"
+
+
+def milvus_step(exp: Experiment, name: str, collection: Path, inputs: dict[str, Any],
+                vocab_terms: Callable[[], Any]) -> tuple[str, str]:
+    """Load ``collection`` into its Milvus file (a cached step whose output is the load's record), again if the
+    file no longer holds those vectors. Returns the URI and collection name."""
+    from prosper_pyserini.export.milvus import holds, load_collection, term_ids
+
+    uri, target = milvus_target(exp, name)
+    record = exp.work / "milvus" / f"{name}.json"
+    if record.is_file() and not holds(uri, target, json.loads(record.read_text())):
+        record.unlink()   # the file was removed or changed since: the step's record no longer describes it
+
+    def produce(out: Path) -> None:
+        loaded = load_collection(collection, uri, target, term_ids(vocab_terms()), exp.model_checksums[name],
+                                 replace=True)
+        out.write_text(json.dumps(loaded, indent=2))
+
+    exp.steps.run(f"milvus:{name}", record, inputs, produce)
+    return uri, target
 
 
 def dense_system(exp: Experiment, system: dict[str, Any], queries: Path, tag: str) -> Path:
@@ -383,7 +432,7 @@ CONFIG_KEYS: dict[str, set[str] | None] = {
 }
 SYSTEM_KEYS: dict[str, set[str]] = {
     "bm25": {"k1", "b"},
-    "sparse": {"model", "train", "model_of", "encode", "model_config"},
+    "sparse": {"model", "train", "model_of", "encode", "model_config", "engine"},
     "dense": {"model", "train", "model_of", "model_config"},
     "fusion": {"runs", "method", "metric"},
     "run": {"path", "stats", "made_by"},
@@ -404,6 +453,46 @@ def _unknown(where: str, mapping: Any, known: set[str]) -> list[str]:
             for k in mapping if k not in known]
 
 
+# The range of every scalar setting, stated once (prosper_pyserini/options.py holds the rules the CLIs use too).
+VALUE_RULES: dict[str, Rule] = {
+    "name": WORD, "data.seed": INTEGER, "data.dev_fraction": FRACTION, "search.k": POSITIVE, "search.threads": POSITIVE,
+    "evaluation.threshold": COUNT, "evaluation.alpha": OPEN_UNIT, "evaluation.baseline": WORD,
+}
+SYSTEM_VALUE_RULES: dict[str, Rule] = {
+    "name": WORD, "k1": NON_NEGATIVE, "b": UNIT, "encode.scale": POSITIVE_NUMBER, "encode.batch_size": POSITIVE,
+    "train.hard_negatives.n": COUNT, "train.hard_negatives.top": POSITIVE,
+}
+
+
+def _at(mapping: Any, dotted: str) -> Any:
+    """The value at ``a.b.c`` of nested mappings, or None where any level is absent."""
+    for key in dotted.split("."):
+        mapping = mapping.get(key) if isinstance(mapping, dict) else None
+    return mapping
+
+
+def check_values(config: dict[str, Any]) -> list[str]:
+    """Values out of their range (a seed of 1.5, a cutoff of 0, alpha 1.5, a path as a system name), by path."""
+    problems = [rule.problem(path, value) for path, rule in VALUE_RULES.items()
+                if (value := _at(config, path)) is not None]
+    for i, system in enumerate(config.get("systems") or []):
+        problems += [rule.problem(f"systems[{i}].{path}", value) for path, rule in SYSTEM_VALUE_RULES.items()
+                     if (value := _at(system, path)) is not None]
+    metrics = _at(config, "evaluation.metrics")
+    if metrics is not None:
+        from prosper_pyserini.eval.metrics import Metric
+
+        if not isinstance(metrics, list) or not metrics:
+            problems.append(f"evaluation.metrics must be a non-empty list of metric names, not {metrics!r}")
+        else:
+            for metric in metrics:
+                try:
+                    Metric.parse(str(metric), 2)
+                except ValueError as err:
+                    problems.append(f"evaluation.metrics: {err}")
+    return [p for p in problems if p]
+
+
 def check_keys(config: dict[str, Any]) -> list[str]:
     """Unknown or misplaced keys of an experiment config, each named by its path (``search.kk``)."""
     problems = _unknown("", {k: v for k, v in config.items() if not str(k).startswith("x-")}, set(CONFIG_KEYS))
@@ -413,11 +502,7 @@ def check_keys(config: dict[str, Any]) -> list[str]:
     source = (config.get("data") or {}).get("source", "sample") if isinstance(config.get("data"), dict) else None
     if source not in (None, *DATA_SOURCES):
         problems.append(f"data.source must be {', '.join(DATA_SOURCES)}, not {source!r}")
-    search = config.get("search") or {}
-    for key in ("k", "threads"):
-        value = search.get(key) if isinstance(search, dict) else None
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            problems.append(f"search.{key} must be a positive integer, not {value!r}")
+    problems += check_values(config)
     systems = config.get("systems")
     if not isinstance(systems, list) or not systems:
         return problems + ["'systems' must be a non-empty list of systems"]
@@ -435,6 +520,8 @@ def check_keys(config: dict[str, Any]) -> list[str]:
             top_k = system["encode"].get(key, 0) if isinstance(system.get("encode"), dict) else 0
             if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
                 problems.append(f"{where}.encode.{key} must be 0 (every term) or a positive integer, not {top_k!r}")
+        if kind == "sparse" and system.get("engine", "lucene") not in ("lucene", "milvus"):
+            problems.append(f"{where}.engine must be lucene or milvus, not {system.get('engine')!r}")
         negatives = (system.get("train") or {}).get("hard_negatives") if isinstance(system.get("train"), dict) else None
         if negatives is not None:
             problems += _unknown(f"{where}.train.hard_negatives", negatives, NESTED_KEYS["hard_negatives"])
@@ -623,9 +710,15 @@ def run_experiment(exp: Experiment, systems: list[dict[str, Any]], readme: Path 
     """Run ``systems`` end to end and write the report (and ``readme``'s block).
 
     Returns the report's path and the evaluation results (:class:`~prosper_pyserini.eval.metrics.EvalResults`).
+
+    Raises:
+        LockedError: another process is running an experiment in the same ``work_dir``.
     """
+    from prosper_pyserini.locks import exclusive
+
     started = time.perf_counter()
-    exp.prepare_data()
-    queries, qrels = exp.query_set("evaluation")
-    run_files = {s["name"]: exp.run_system(s, queries, tag="") for s in systems}
-    return evaluate_and_report(exp, run_files, qrels, command, readme, time.perf_counter() - started)
+    with exclusive(exp.work, "work_dir"):   # two runs would remove each other's partial outputs
+        exp.prepare_data()
+        queries, qrels = exp.query_set("evaluation")
+        run_files = {s["name"]: exp.run_system(s, queries, tag="") for s in systems}
+        return evaluate_and_report(exp, run_files, qrels, command, readme, time.perf_counter() - started)

@@ -17,8 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from prosper_pyserini.data.formats import BOM, InputError, id_problem, open_text, replace_dir
+from prosper_pyserini.data.formats import BOM, InputError, id_problem, open_text, overlaps, replace_dir
+from prosper_pyserini.encode.parts import MAX_DOCUMENT_COPIES, MAX_IMPACT, check_sealed
 from prosper_pyserini.java import autoclass
+from prosper_pyserini.locks import exclusive
+from prosper_pyserini.options import POSITIVE
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +80,17 @@ def count_documents(collection_dir: str | os.PathLike[str], collection: str = "J
         with open_text(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 if raw.strip():
-                    check_document_line(path, number, raw)
+                    check_document_line(path, number, raw, vectors=every_file)
                     total += 1
     return total
 
 
-def check_document_line(path: Path, number: int, raw: bytes) -> None:
-    """One collection line as Anserini will parse it: JSON, and an id that a TREC run line can hold.
+def check_document_line(path: Path, number: int, raw: bytes, vectors: bool = False) -> None:
+    """One collection line as Anserini will parse it: JSON, an id that a TREC run line can hold and, for a
+    ``JsonVectorCollection`` (``vectors``), impacts it can index.
 
-    Checked before the JVM starts, so a bad line is named at FILE:LINE instead of becoming a counter.
+    Checked before the JVM starts, so a bad line is named at FILE:LINE instead of becoming a counter, a Java
+    stack trace or a silently truncated weight.
     """
     try:
         text = raw.decode("utf-8")
@@ -101,6 +106,31 @@ def check_document_line(path: Path, number: int, raw: bytes) -> None:
         raise InputError(path, number, "expected a JSON object")
     if "id" in obj and (problem := id_problem(str(obj["id"]))):
         raise InputError(path, number, problem)
+    if vectors and (problem := vector_problem(obj.get("vector"))):
+        raise InputError(path, number, problem)
+
+
+def vector_problem(vector: object) -> str | None:
+    """Why a ``JsonVectorCollection`` vector cannot be indexed as it reads, or None.
+
+    Every impact must be an integer from 1 to :data:`MAX_IMPACT` (a whole float such as ``2.0`` is fine), and the
+    copies of its terms that Anserini writes must stay under :data:`MAX_DOCUMENT_COPIES` characters.
+    """
+    if not isinstance(vector, dict):
+        return "expected a 'vector' object of term: impact"
+    copies = 0
+    for term, impact in vector.items():
+        whole = isinstance(impact, int) and not isinstance(impact, bool)
+        if isinstance(impact, float) and impact.is_integer():
+            whole, impact = True, int(impact)
+        if not whole or not 1 <= impact <= MAX_IMPACT:
+            return (f"impact {impact!r} of term {term!r} is not an integer from 1 to {MAX_IMPACT} "
+                    "(Anserini truncates fractions and drops zero or negative impacts; quantise with prosper-encode)")
+        copies += impact * (len(term) + 1)
+    if copies > MAX_DOCUMENT_COPIES:
+        return (f"impacts too large: Anserini writes each impact as that many copies of its term, {copies:,} "
+                f"characters for this document (at most {MAX_DOCUMENT_COPIES:,}); quantise with a smaller --scale")
+    return None
 
 
 def run_indexer(argv: Sequence[str]) -> IndexCounters:
@@ -110,11 +140,26 @@ def run_indexer(argv: Sequence[str]) -> IndexCounters:
     input_dir = flag_value(args_list, "input")
     if input_dir is None or flag_value(args_list, "index") is None or collection is None:
         raise ValueError("prosper-index needs at least -collection, -input and -index")
+    threads = flag_value(args_list, "threads")
+    if threads is not None and (problem := POSITIVE.problem("-threads", int(threads) if threads.isdigit() else threads)):
+        raise ValueError(problem)
+    index_dir = Path(flag_value(args_list, "index") or ".")
+    if overlaps(index_dir, Path(input_dir)):
+        raise ValueError(f"-index {index_dir} and -input {input_dir} overlap: an index is never built over or "
+                         "inside its own collection")
+    if collection == "JsonVectorCollection":
+        check_sealed(input_dir)
     expected = count_documents(input_dir, collection) if collection in LINE_COLLECTIONS else None
     if expected == 0:
         raise InputError(input_dir, None, "no documents to index (the collection is empty)")
-    index_dir = Path(flag_value(args_list, "index") or ".")
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(index_dir, "index"):
+        return _build(args_list, argv, input_dir, index_dir, expected)
+
+
+def _build(args_list: list[str], argv: Sequence[str], input_dir: str, index_dir: Path,
+           expected: int | None) -> IndexCounters:
+    """Index into a temporary folder beside ``index_dir``, check the counters, then swap it into place."""
     building = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", suffix=".building", dir=index_dir.parent))
     umask = os.umask(0)
     os.umask(umask)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from prosper_pyserini.data.formats import InputError, Run, atomic_write
-from prosper_pyserini.encode.collection import read_vectors
+from prosper_pyserini.encode.parts import read_vectors
 
 RECORD = "backend.json"
 Hits = list[tuple[str, float]]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from prosper_pyserini.encode.collection import read_vectors
+from prosper_pyserini.encode.parts import read_vectors
 from prosper_pyserini.search.backend import Backend, Hits
 
 INDEX_FILE = "index.bmp"

@@ -10,8 +10,21 @@ from typing import Any
 import click
 
 from prosper_pyserini.cli_errors import Command
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
 from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
+from prosper_pyserini.options import (
+    AT_LEAST_ONE,
+    COUNT,
+    FINITE,
+    MILVUS_NAME,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_NUMBER,
+    SHARE,
+    UNIT,
+    WORD,
+)
 from prosper_pyserini.search.backend import BACKENDS
 from prosper_pyserini.search.bm25 import DEFAULT_B, DEFAULT_K1, bm25_search
 from prosper_pyserini.search.bmp_index import BmpParams
@@ -41,71 +54,83 @@ round(w * --scale)) or from --encoded-queries (a .jsonl written by prosper-encod
 
 
 @click.command("prosper-search", cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
-@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Lucene index (bm25, impact), FAISS folder (dense) or JsonVectorCollection folder (exact).")
-@click.option("--queries", "--topics", "queries", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--index", "index_dir", type=InputPath(exists=True, file_okay=False),
+              help="Lucene index (bm25, impact), FAISS folder (dense) or JsonVectorCollection folder (exact); "
+                   "not for milvus.")
+@click.option("--queries", "--topics", "queries", required=True, type=InputPath(exists=True, dir_okay=False),
               help="Queries TSV: qid<TAB>text (--topics: Pyserini's name).")
-@click.option("--output", type=click.Path(dir_okay=False), help="Run file to write [runs/NAME.trec].")
+@click.option("--output", type=OutputPath(dir_okay=False), help="Run file to write [runs/NAME.trec].")
 @click.option("--name", help="System name = run tag [the index folder's name].")
-@click.option("--system", type=click.Choice(["bm25", "impact", "dense", "exact", *BACKENDS]), default="bm25",
+@click.option("--system", type=click.Choice(["bm25", "impact", "dense", "exact", *BACKENDS, "milvus"]), default="bm25",
               show_default=True, help="Retrieval model.")
 @click.option("--impact", "impact_flag", is_flag=True, help="Pyserini's name for --system impact.")
 @click.option("--bm25", "bm25_flag", is_flag=True, help="Pyserini's name for --system bm25.")
-@click.option("--model", "--encoder", "model",
+@click.option("--model", "--encoder", "model", type=InputPath(),
               help="Sparse (impact, exact) or dense model: checkpoint, GGUF or offline name (--encoder: Pyserini's name).")
-@click.option("--encoded-queries", type=click.Path(exists=True, dir_okay=False),
+@click.option("--encoded-queries", type=InputPath(exists=True, dir_okay=False),
               help="Pre-encoded query vectors (.jsonl from prosper-encode --queries) instead of --model.")
-@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=click.IntRange(min=0),
+@click.option("--query-top-k", default=DEFAULT_QUERY_TOP_K, show_default=True, type=Checked(int, COUNT),
               help="Query terms kept (0 = all).")
-@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--scale", default=DEFAULT_SCALE, show_default=True, type=Checked(float, POSITIVE_NUMBER),
               help="Query quantization scale (as prosper-encode).")
-@click.option("--k", "--hits", "k", default=1000, show_default=True, type=click.IntRange(min=1),
+@click.option("--k", "--hits", "k", default=1000, show_default=True, type=Checked(int, POSITIVE),
               help="Results per query (--hits: Pyserini's name).")
-@click.option("--min-idf", default=-1.0, show_default=True, type=float,
+@click.option("--min-idf", default=-1.0, show_default=True, type=Checked(float, FINITE),
               help="Impact search: drop query terms with idf below this. Pyserini's default 0 drops terms found in "
                    "every product, which the exact dot product keeps; -1 keeps all.")
 @click.option("--output-format", type=click.Choice(["trec", "msmarco"]), default="trec", show_default=True,
               help="Run format: TREC (6 columns) or MS MARCO (qid, docid, rank).")
-@click.option("--k1", default=DEFAULT_K1, show_default=True, type=click.FloatRange(min=0), help="BM25 k1.")
-@click.option("--b", default=DEFAULT_B, show_default=True, type=click.FloatRange(0, 1), help="BM25 b.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Search threads.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+@click.option("--k1", default=DEFAULT_K1, show_default=True, type=Checked(float, NON_NEGATIVE), help="BM25 k1.")
+@click.option("--b", default=DEFAULT_B, show_default=True, type=Checked(float, UNIT), help="BM25 b.")
+@click.option("--threads", default=1, show_default=True, type=Checked(int, POSITIVE), help="Search threads.")
+@click.option("--batch-size", default=256, show_default=True, type=Checked(int, POSITIVE),
               help="Queries per batch search call.")
-@click.option("--backend-index", type=click.Path(file_okay=False),
+@click.option("--backend-index", type=OutputPath(file_okay=False),
               help="seismic/bmp: folder of the built index [COLLECTION.SYSTEM beside --index]; built when absent "
                    "or made from other parameters or collection files.")
 @click.option("--rebuild", is_flag=True, help="seismic/bmp: build the index again even if it is up to date.")
-@click.option("--recall-queries", default=1000, show_default=True, type=click.IntRange(min=0),
+@click.option("--uri", help="milvus: a local Milvus file (*.db) or a cluster, http://HOST:19530 ($MILVUS_TOKEN).")
+@click.option("--collection", type=Checked(str, MILVUS_NAME),
+              help="milvus: the collection prosper-export milvus loaded.")
+@click.option("--recall-queries", default=1000, show_default=True, type=Checked(int, COUNT),
               help="seismic/bmp: queries scored exactly for recall@k vs --system exact (0 = skip).")
-@click.option("--seismic-n-postings", type=click.IntRange(min=1), help=f"Seismic: postings kept per term on average "
+@click.option("--seismic-n-postings", type=Checked(int, POSITIVE), help=f"Seismic: postings kept per term on average "
               f"[{SEISMIC_DEFAULTS.n_postings}].")
-@click.option("--seismic-max-fraction", type=click.FloatRange(min=1), help="Seismic: a term keeps at most this × "
+@click.option("--seismic-max-fraction", type=Checked(float, AT_LEAST_ONE), help="Seismic: a term keeps at most this × "
               f"n_postings [{SEISMIC_DEFAULTS.max_fraction}].")
-@click.option("--seismic-centroid-fraction", type=click.FloatRange(0, 1, min_open=True),
+@click.option("--seismic-centroid-fraction", type=Checked(float, SHARE),
               help=f"Seismic: clusters per posting list / its length [{SEISMIC_DEFAULTS.centroid_fraction}].")
-@click.option("--seismic-summary-energy", type=click.FloatRange(0, 1, min_open=True),
+@click.option("--seismic-summary-energy", type=Checked(float, SHARE),
               help=f"Seismic: mass each block summary keeps [{SEISMIC_DEFAULTS.summary_energy}].")
-@click.option("--seismic-heap-factor", type=click.FloatRange(0, 1, min_open=True),
+@click.option("--seismic-heap-factor", type=Checked(float, SHARE),
               help=f"Seismic search: lower scores more blocks (recall up, speed down) [{SEISMIC_DEFAULTS.heap_factor}].")
-@click.option("--seismic-query-cut", type=click.IntRange(min=1),
+@click.option("--seismic-query-cut", type=Checked(int, POSITIVE),
               help=f"Seismic search: traverse the postings of this many heaviest query terms (every product found is "
                    f"scored with the whole query) [{SEISMIC_DEFAULTS.query_cut}].")
-@click.option("--bmp-bsize", type=click.IntRange(min=1), help=f"BMP: documents per block [{BMP_DEFAULTS.bsize}].")
-@click.option("--bmp-alpha", type=click.FloatRange(0, 1, min_open=True),
+@click.option("--bmp-bsize", type=Checked(int, POSITIVE), help=f"BMP: documents per block [{BMP_DEFAULTS.bsize}].")
+@click.option("--bmp-alpha", type=Checked(float, SHARE),
               help=f"BMP search: block termination factor, 1 = safe [{BMP_DEFAULTS.alpha}].")
-@click.option("--bmp-beta", type=click.FloatRange(0, 1, min_open=True),
+@click.option("--bmp-beta", type=Checked(float, SHARE),
               help=f"BMP search: share of query terms kept, 1 = all [{BMP_DEFAULTS.beta}].")
-def main(index_dir: str, queries: str, output: str | None, name: str | None, system: str, impact_flag: bool,
+def main(index_dir: str | None, queries: str, output: str | None, name: str | None, system: str, impact_flag: bool,
          bm25_flag: bool, model: str | None, encoded_queries: str | None, query_top_k: int, scale: float, k: int,
          min_idf: float, output_format: str, k1: float, b: float, threads: int, batch_size: int,
-         backend_index: str | None, rebuild: bool, recall_queries: int, **backend_flags: Any) -> None:
+         backend_index: str | None, rebuild: bool, uri: str | None, collection: str | None, recall_queries: int,
+         **backend_flags: Any) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
     system = _system(system, impact_flag, bm25_flag)
-    name = name or Path(index_dir).name
+    if system == "milvus":
+        if not uri or not collection or index_dir:
+            raise click.UsageError("--system milvus needs --uri and --collection (and no --index)")
+        if not model:
+            raise click.UsageError("--system milvus needs --model (its vocabulary numbers the query terms)")
+    elif index_dir is None or uri or collection:
+        raise click.UsageError(f"--system {system} needs --index (--uri and --collection are for milvus)")
+    name = name or (collection if system == "milvus" else Path(index_dir).name)
     output = output or f"runs/{name}.trec"
-    if not name or any(ch.isspace() for ch in name):
-        raise click.BadParameter(f"the run tag must be one word, not {name!r}", param_hint="'--name'")
-    record = check_index(index_dir, system)
+    if WORD.problem("--name", name):   # it is the run tag, and the file name of the default --output
+        raise click.BadParameter(f"the run tag must be {WORD.describe}, not {name!r}", param_hint="'--name'")
+    record = check_index(index_dir, system) if system != "milvus" else {}
     try:
         topics = read_queries(queries)
         if system == "bm25":
@@ -120,6 +145,8 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
             if is_sparse(encoder):
                 raise click.UsageError(f"{model} is a sparse model; use --system impact")
             run = dense_search(index_dir, topics, encoder, k=k)
+        elif system == "milvus":
+            run = _milvus_search(uri, collection, topics, model, query_top_k, scale, k)
         elif system in BACKENDS:
             run, report = _backend_search(system, index_dir, topics, model, encoded_queries, query_top_k, scale, k,
                                           threads, backend_index, rebuild, recall_queries, backend_flags)
@@ -144,6 +171,20 @@ def main(index_dir: str, queries: str, output: str | None, name: str | None, sys
     if empty:  # they score 0 in every metric: a user should know why before reading the table
         click.echo(f"warning: {len(empty)} of {len(run)} queries have no results (e.g. {empty[0]!r}: "
                    "stopwords only, or no term in the index)", err=True)
+
+
+def _milvus_search(uri: str, collection: str, topics: dict[str, str], model: str, top_k: int, scale: float,
+                   k: int) -> dict[str, dict[str, float]]:
+    """Encode the queries with ``model`` and search the Milvus collection it was loaded from."""
+    from prosper_pyserini.export.milvus import MilvusError, search_collection, term_ids
+
+    encoder = _sparse_model("milvus", uri, model, None, None)
+    vectors = _query_vectors(encoder, None, topics, top_k, scale)
+    try:
+        return search_collection(uri, collection, vectors, term_ids(encoder.vocab_terms), k=k,
+                                 model_checksum=str(encoder.checksum()))
+    except MilvusError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _system(system: str, impact: bool, bm25: bool) -> str:
@@ -218,7 +259,7 @@ def _backend_search(system: str, collection_dir: str, topics: dict[str, str], mo
                     if value is not None and not key.startswith(prefix))
     if others:
         raise click.UsageError(f"{', '.join(others)} only apply to another --system")
-    from prosper_pyserini.encode.collection import metadata_path
+    from prosper_pyserini.encode.parts import metadata_path
 
     settings = metadata_path(collection_dir, "settings")
     made_by = json.loads(settings.read_text(encoding="utf-8")).get("model_checksum") if settings.is_file() else None

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import torch
 
 from prosper_pyserini.data.formats import Doc, Run, ranked
-from prosper_pyserini.encode.collection import read_vectors
+from prosper_pyserini.encode.parts import read_vectors
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE, TermWeights
 
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from contextlib import nullcontext
 
 import click
 
 from prosper_pyserini.cli_errors import Command
+from prosper_pyserini.cli_options import InputPath, OutputPath
 from prosper_pyserini.data.formats import InputError
+from prosper_pyserini.locks import LockedError, exclusive
 
 
 @click.command("prosper-train", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_names", multiple=True, default=("prosper",), show_default=True,
               help="Preset name (prosper, splade, sp-llm, dense, cpu) or path to a YAML file, merged onto "
                    "prosper.yaml; repeat to merge several in order (--config splade --config cpu).")
-@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--data", "data_dir", required=True, type=InputPath(exists=True, file_okay=False),
               help="Prepared dataset folder (corpus/products.jsonl, queries.*.tsv, qrels.*.txt).")
-@click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--output", "output_dir", required=True, type=OutputPath(file_okay=False),
               help="Output folder: best/ and last/ checkpoints, train_log.jsonl, config.yaml, summary.json.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--validate-only", is_flag=True,
@@ -50,14 +54,21 @@ def main(config_names: tuple[str, ...], data_dir: str, output_dir: str, print_co
         return
     from prosper_pyserini.weights import UnknownModelError
 
-    from .trainer import NonFiniteError, Trainer, train
+    from .trainer import NonFiniteError, Trainer, continue_training, train
 
     try:
         if validate_only:
             click.echo(json.dumps(Trainer(config, data_dir, output_dir).validate()))
             return
-        summary = train(config, data_dir, output_dir)
-    except (InputError, NonFiniteError) as exc:
+        # one writer per folder (torchrun's other ranks write nothing); a killed run picks up from its last/
+        writer = exclusive(output_dir, "training folder") if os.environ.get("RANK", "0") == "0" else nullcontext()
+        with writer:
+            config, step = continue_training(config, output_dir)
+            if step is not None:
+                click.echo(f"{output_dir}: resuming the interrupted training from step {step} (its last/ "
+                           "checkpoint)", err=True)
+            summary = train(config, data_dir, output_dir)
+    except (InputError, NonFiniteError, LockedError) as exc:
         raise click.ClickException(str(exc)) from None
     except UnknownModelError as exc:  # a typo in model.backbone is a usage error, not a fault
         raise click.UsageError(f"model.backbone: {exc}") from None

@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
-from prosper_pyserini.data.formats import Qrels, Run, atomic_write, write_run
+from prosper_pyserini.data.formats import InputError, Qrels, Run, atomic_write, write_run
 from prosper_pyserini.data.prepared import PreparedDataset
 from prosper_pyserini.model import EncoderBase, SparseEncoder, load_encoder
 from prosper_pyserini.model.backbone import trim_heap
@@ -345,6 +345,7 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             with atomic_write(self.out / "config.yaml") as fh:
                 yaml.safe_dump(self.cfg.to_dict(), fh, sort_keys=False)
+            self._trim_log()
         logf = open(self.out / "train_log.jsonl", "a", encoding="utf-8") if self.dist.main else None
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.dist.main)
         summary: dict[str, Any] = {"epochs": self._epochs_before_resume()}
@@ -370,6 +371,18 @@ class Trainer:
             with atomic_write(self.out / "summary.json") as fh:
                 json.dump(summary, fh, indent=2)
         return summary
+
+    def _trim_log(self) -> None:
+        """Drop the log records of steps this run redoes (after the checkpoint it resumes from, or all of them
+        when it starts afresh), so ``train_log.jsonl`` lists every step once."""
+        path = self.out / "train_log.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        if len(kept) != len(lines):
+            with atomic_write(path) as fh:
+                fh.writelines(kept)
 
     def _epochs_before_resume(self) -> list[dict[str, Any]]:
         """The end-of-epoch records of the run resumed from (its ``train_log.jsonl``), so the summary has them all."""
@@ -643,7 +656,51 @@ def train(config: TrainConfig, data_dir: str | Path, output_dir: str | Path) -> 
     return Trainer(config, data_dir, output_dir).train()
 
 
-def resumable(config: TrainConfig, output_dir: str | Path, save_every: int = 100) -> TrainConfig:
+RUN_ONLY_KEYS = ("resume", "save_every")   # train settings that say how a run goes, not what it trains
+
+
+def continue_training(config: TrainConfig, output_dir: str | Path) -> tuple[TrainConfig, int | None]:
+    """``config`` set to resume the training interrupted in ``output_dir``, as ``prosper-repro`` does.
+
+    Returns:
+        The config (:func:`resumable`) and the step it resumes from (None for a fresh start).
+
+    Raises:
+        InputError: ``output_dir`` holds a finished training, or an interrupted one made with another config
+            (rerunning would silently overwrite it, or mix two trainings in one log).
+    """
+    out = Path(output_dir)
+    if (out / "summary.json").is_file():
+        raise InputError(out, None, "already holds a finished training (summary.json); give another --output "
+                                    "or remove this one")
+    resumed = resumable(config, out)
+    if not resumed.train.resume:
+        return resumed, None
+    saved_path = out / "config.yaml"
+    saved = _flat(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}) if saved_path.is_file() else {}
+    wanted = _flat(config.to_dict())
+    ignored = {f"train.{key}" for key in RUN_ONLY_KEYS}
+    differ = sorted(key for key in set(saved) | set(wanted) if key not in ignored and saved.get(key) != wanted.get(key))
+    if differ:
+        raise InputError(out, None, "holds an interrupted training made with another config "
+                                    f"({', '.join(differ[:4]) if saved else 'its config.yaml is missing'}); rerun "
+                                    "it with the same config to resume, or give another --output")
+    state = torch.load(Path(resumed.train.resume) / STATE, map_location="cpu", weights_only=False)
+    return resumed, int(state["step"])
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"lr": 1}}`` → ``{"train.lr": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def resumable(config: TrainConfig, output_dir: str | Path, save_every: int = 50) -> TrainConfig:
     """``config`` set to continue the training interrupted in ``output_dir`` (from its ``last/``, if it has one).
 
     It also saves ``last/`` every ``save_every`` steps unless the config says otherwise, so a stopped run loses at
