@@ -1,7 +1,7 @@
 """Per-query latency (encode + search) of every first-stage backend at 1x-16x the catalogue, with recall vs exact.
 
     python benchmarks/query_latency.py [--quick] [--collection DIR --model CKPT] [--scales 1,4,16]
-                                       [--systems impact,seismic,bmp,bm25] [--backbones splade-tiny,smollm2-135m]
+                                       [--systems impact,seismic,bmp,milvus,bm25] [--backbones splade-tiny,smollm2-135m]
                                        [--readme README.md] [--tag NAME]
 
 * Collection: ``--collection DIR`` (a ``prosper-encode`` JsonVectorCollection) made by ``--model`` (checked against
@@ -9,7 +9,8 @@
   the embedded sample encoded here (``--quick``).
 * Scale: the collection replicated xr with fresh ids (``ID~c``), streamed line by line to disk (never held in
   memory); for each r every system builds its index from those files: Lucene impact (``-impact -pretokenized``),
-  BM25 (the same products' text), Seismic and BMP (:mod:`prosper_pyserini.search.backend`, streamed builds).
+  BM25 (the same products' text), Seismic and BMP (:mod:`prosper_pyserini.search.backend`, streamed builds),
+  Milvus's embedded engine (``milvus``: :mod:`prosper_pyserini.export.milvus`, a fresh ``.db`` per scale).
   Build time, index bytes and the process's resident-memory growth when the index is opened and warmed are
   reported, also per 1M products. Each system is closed before the next opens.
 * Queries: the distinct search terms of the real ``train.csv.zip`` when present, else the sample's, repeated to
@@ -220,6 +221,44 @@ class Lucene:
         self.searcher.close()
 
 
+class Milvus:
+    """Milvus's embedded engine (milvus-lite 2.5) over the same integer impacts, one query per request."""
+
+    def __init__(self, uri: str, vectors: list[dict[str, int]], ids: dict[str, int]):
+        from prosper_pyserini.export.milvus import connect
+
+        self.client, self.name = connect(uri), "bench"
+        self.vectors = [{ids[t]: float(w) for t, w in v.items() if t in ids} for v in vectors]
+
+    def search(self, i: int, k: int) -> list[str]:
+        from prosper_pyserini.export.milvus import search_vectors
+
+        return [d for d, _ in search_vectors(self.client, self.name, [self.vectors[i]], k)[0]] if self.vectors[i] else []
+
+    def batch(self, n: int, k: int, threads: int) -> None:
+        from prosper_pyserini.export.milvus import search_vectors
+
+        for start in range(0, n, 64):
+            search_vectors(self.client, self.name, [v for v in self.vectors[start:start + 64] if v], k)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def build_milvus(vec_dir: Path, uri: str, ids: dict[str, int]) -> dict[str, Any]:
+    """The replicated collection loaded into a fresh embedded Milvus file: build time and the file's bytes."""
+    from prosper_pyserini.encode.parts import read_vectors
+    from prosper_pyserini.export.milvus import connect, fill_collection, milvus_row
+
+    t0 = time.perf_counter()
+    client = connect(uri)
+    rows = (milvus_row(doc_id, vector, ids, str(vec_dir)) for doc_id, vector in read_vectors(vec_dir))
+    fill_collection(client, "bench", rows)
+    client.close()
+    size = sum(f.stat().st_size for f in Path(uri).parent.rglob("*") if f.is_file())
+    return {"path": uri, "build_s": round(time.perf_counter() - t0, 2), "index_bytes": size}
+
+
 class InProcess:
     """A :mod:`prosper_pyserini.search.backend` backend with the same interface."""
 
@@ -242,6 +281,9 @@ def build(system: str, vec_dir: Path, txt_dir: Path, work: Path, threads: int, p
 
     index = work / f"index-{system}"
     t0 = time.perf_counter()
+    if system == "milvus":
+        (work / "milvus").mkdir(parents=True, exist_ok=True)
+        return build_milvus(vec_dir, str(work / "milvus" / "bench.db"), params["_ids"])
     if system in ("impact", "bm25"):
         flags = (["-collection", "JsonVectorCollection", "-input", str(vec_dir), "-impact", "-pretokenized"]
                  if system == "impact" else ["-collection", "JsonCollection", "-input", str(txt_dir)])
@@ -254,6 +296,8 @@ def build(system: str, vec_dir: Path, txt_dir: Path, work: Path, threads: int, p
 
 
 def open_system(system: str, path: str, texts: list[str], vectors: list[dict[str, int]], params: dict[str, Any]) -> Any:
+    if system == "milvus":
+        return Milvus(path, vectors, params["_ids"])
     if system in ("impact", "bm25"):
         return Lucene(system, path, texts, vectors)
     from prosper_pyserini.search.backend import backend_class, make_params
@@ -366,9 +410,13 @@ def main() -> None:
         "command": _common.command_line(), "machine": _common.machine(), "bm25": {"k1": DEFAULT_K1, "b": DEFAULT_B},
         "systems": systems,
         "params": {s: json.loads(json.dumps(make_params(s, params.get(s)).__dict__)) for s in systems
-                   if s not in ("impact", "bm25")}}
+                   if s not in ("impact", "bm25", "milvus")}}
     encoder = load_encoder(args.model)
     payload["encoder"] = args.model
+    if "milvus" in systems:   # Milvus keys terms by the model's term ids
+        from prosper_pyserini.export.milvus import term_ids
+
+        params["_ids"] = term_ids(encoder.vocab_terms)
     texts, source = load_queries(n_queries)
     payload["queries"] = {"n": n_queries, "source": source}
     work = Path(tempfile.mkdtemp(prefix="bench-latency-"))

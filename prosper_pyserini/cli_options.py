@@ -78,3 +78,25 @@ def check_paths(ctx: click.Context) -> None:
 
 def _option(param: click.Parameter) -> str:
     return param.opts[0] if isinstance(param, click.Option) else (param.name or "").upper()
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether option ``name`` (its parameter name) was set on the command line, not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source is not click.core.ParameterSource.DEFAULT
+
+
+def refuse_unused(ctx: click.Context, names: list[str], applies: bool, where: str) -> None:
+    """Refuse options that the rest of the command line makes meaningless (they would be silently ignored).
+
+    Args:
+        names: parameter names of the options concerned.
+        applies: whether they mean anything in this invocation.
+        where: what they need, for the message (``"--system bm25"``).
+    """
+    if applies:
+        return
+    used = [p.opts[0] for p in ctx.command.params if p.name in names and isinstance(p, click.Option) and given(ctx, p.name)]
+    if used:
+        raise click.UsageError(f"{', '.join(used)} only appl{'y' if len(used) > 1 else 'ies'} to {where} "
+                               "(refused rather than silently ignored)")

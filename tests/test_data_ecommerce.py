@@ -124,8 +124,11 @@ def test_cli_ecommerce(tmp_path: Path) -> None:
         result = runner.invoke(main, [*args, "--out", str(tmp_path / args[0])])
         assert result.exit_code == 0, result.output
         PreparedDataset.load(tmp_path / args[0], verify=True)
-    result = runner.invoke(main, ["wands", "--raw", str(tmp_path), "--out", str(tmp_path / "x")])
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(main, ["wands", "--raw", str(tmp_path / "empty"), "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "product.csv: no such file" in result.output
+    result = runner.invoke(main, ["wands", "--raw", str(tmp_path / "empty"), "--out", str(tmp_path / "empty" / "x")])
+    assert result.exit_code == 2 and "--out" in result.output and "inside" in result.output, result.output
 
 
 # ---------------------------------------------------------------------------------------- ir_datasets

@@ -186,4 +186,4 @@ def test_prosper_search_cli_writes_run_and_recall(system, collection, queries, t
     assert f"{system}: recall@20 vs exact" in result.output
     wrong = ["--bmp-alpha", "0.5"] if system == "seismic" else ["--seismic-heap-factor", "0.5"]
     bad = CliRunner().invoke(main, args + wrong)
-    assert bad.exit_code == 2 and "only apply to another --system" in bad.output
+    assert bad.exit_code == 2 and f"only applies to --system {'bmp' if system == 'seismic' else 'seismic'}" in bad.output

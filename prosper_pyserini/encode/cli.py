@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from prosper_pyserini.cli_errors import Command
-from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath, refuse_unused
 from prosper_pyserini.data.formats import InputError, read_queries
 from prosper_pyserini.encode.collection import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, encode_corpus
 from prosper_pyserini.encode.parts import metadata_path
@@ -91,6 +91,9 @@ def main(corpus: str | None, data_dir: str | None, queries: str | None, model: s
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if sum(x is not None for x in (corpus, data_dir, queries)) != 1:
         raise click.UsageError("give exactly one of --corpus, --data, --queries")
+    ctx = click.get_current_context()   # options the other input kind would use are refused, not ignored
+    refuse_unused(ctx, ["doc_top_k", "shard_size", "shard", "text_fields"], queries is None, "--corpus or --data")
+    refuse_unused(ctx, ["query_top_k"], queries is not None, "--queries")
     if data_dir is not None:
         corpus = str(Path(data_dir) / "corpus" / "products.jsonl")
         if not Path(corpus).is_file():

@@ -13,7 +13,7 @@ from typing import Sequence
 import click
 
 from prosper_pyserini.cli_errors import Command
-from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath, refuse_unused
 from prosper_pyserini.data.formats import InputError, Qrels, Run, read_corpus, read_queries
 from prosper_pyserini.eval.metrics import DEFAULT_METRICS, EvalResults, RunNameError, evaluate_files
 from prosper_pyserini.eval.significance import CORRECTIONS, mark_significance
@@ -98,6 +98,9 @@ def evaluate_command(
     from prosper_pyserini.eval import tables
     from prosper_pyserini.eval.plots import plot_hit_curves
 
+    ctx = click.get_current_context()   # settings another option makes meaningless are refused, not ignored
+    refuse_unused(ctx, ["permutations"], stat_test == "fisher", "--test fisher")
+    refuse_unused(ctx, ["stat_test", "correction", "alpha"], baseline is not None, "--baseline (the significance test)")
     try:
         results, _, _ = load_and_evaluate(runs, qrels, _metrics(metrics), threshold, stat_test, permutations)
         if baseline is not None:

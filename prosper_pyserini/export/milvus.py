@@ -176,22 +176,39 @@ def load_collection(collection_dir: str | os.PathLike[str], uri: str, name: str,
     for stale in (name + SEALED, name):   # the marker first: from here on no reader takes NAME for whole
         if client.has_collection(stale):
             client.drop_collection(stale)
-    _create(client, name)
-    rows: list[dict[str, Any]] = []
-    for doc_id, vector in read_vectors(collection_dir):
-        rows.append(milvus_row(doc_id, vector, ids, str(collection_dir)))
-        if len(rows) == INSERT_ROWS:
-            client.insert(name, rows)
-            rows = []
-    if rows:
-        client.insert(name, rows)
-    client.flush(name)
-    count = int(client.get_collection_stats(name)["row_count"])
+    rows = (milvus_row(doc_id, vector, ids, str(collection_dir)) for doc_id, vector in read_vectors(collection_dir))
+    count = fill_collection(client, name, rows)
     if count != record["products"]:
         raise MilvusError(f"{uri}: {count} rows arrived in {name!r} for {record['products']} products; not sealed")
-    client.load_collection(name)
     _seal(client, name, record)
     return {"collection": name, "uri": uri, "reused": False, **record}
+
+
+def fill_collection(client: Any, name: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Create collection ``name``, insert ``rows`` in requests of :data:`INSERT_ROWS`, flush, index and load it.
+
+    Returns:
+        The row count Milvus reports once flushed (the caller compares it with what it sent).
+    """
+    _create(client, name)
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == INSERT_ROWS:
+            client.insert(name, batch)
+            batch = []
+    if batch:
+        client.insert(name, batch)
+    client.flush(name)
+    client.load_collection(name)
+    return int(client.get_collection_stats(name)["row_count"])
+
+
+def search_vectors(client: Any, name: str, vectors: list[dict[int, float]], k: int) -> list[list[tuple[str, float]]]:
+    """Each query vector's (id, score) hits, best first: inner product, every query term kept."""
+    params = {"metric_type": "IP", "params": {"drop_ratio_search": 0.0}}
+    hits = client.search(name, data=vectors, anns_field="vec", limit=k, search_params=params)
+    return [[(str(hit["id"]), float(hit["distance"])) for hit in found] for found in hits]
 
 
 def holds(uri: str, name: str, loaded: Mapping[str, Any]) -> bool:
@@ -227,11 +244,8 @@ def search_collection(uri: str, name: str, queries: Mapping[str, Mapping[str, in
     asked = [(qid, {ids[t]: float(w) for t, w in vector.items() if t in ids and w > 0})
              for qid, vector in queries.items()]
     asked = [(qid, vector) for qid, vector in asked if vector]   # an empty query matches nothing
-    params = {"metric_type": "IP", "params": {"drop_ratio_search": 0.0}}
     for start in range(0, len(asked), batch_size):
         batch = asked[start:start + batch_size]
-        hits = client.search(name, data=[vector for _, vector in batch], anns_field="vec", limit=k,
-                             search_params=params)
-        for (qid, _), found in zip(batch, hits):
-            run[qid] = {str(hit["id"]): float(hit["distance"]) for hit in found}
+        for (qid, _), found in zip(batch, search_vectors(client, name, [vector for _, vector in batch], k)):
+            run[qid] = dict(found)
     return run

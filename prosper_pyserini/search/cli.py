@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from prosper_pyserini.cli_errors import Command
-from prosper_pyserini.cli_options import Checked, InputPath, OutputPath
+from prosper_pyserini.cli_options import Checked, InputPath, OutputPath, refuse_unused
 from prosper_pyserini.data.formats import InputError, read_queries, write_run
 from prosper_pyserini.encode.quantize import DEFAULT_QUERY_TOP_K, DEFAULT_SCALE
 from prosper_pyserini.options import (
@@ -119,6 +119,7 @@ def main(index_dir: str | None, queries: str, output: str | None, name: str | No
          **backend_flags: Any) -> None:
     """Search a query file and write a TREC run (run tag = system name)."""
     system = _system(system, impact_flag, bm25_flag)
+    _check_combination(click.get_current_context(), system)
     if system == "milvus":
         if not uri or not collection or index_dir:
             raise click.UsageError("--system milvus needs --uri and --collection (and no --index)")
@@ -171,6 +172,24 @@ def main(index_dir: str | None, queries: str, output: str | None, name: str | No
     if empty:  # they score 0 in every metric: a user should know why before reading the table
         click.echo(f"warning: {len(empty)} of {len(run)} queries have no results (e.g. {empty[0]!r}: "
                    "stopwords only, or no term in the index)", err=True)
+
+
+SPARSE_SYSTEMS = ("impact", "exact", *BACKENDS, "milvus")
+
+
+def _check_combination(ctx: click.Context, system: str) -> None:
+    """Options that ``system`` does not use are refused, not ignored (a BM25 run with --model is a mistake)."""
+    refuse_unused(ctx, ["model"], system != "bm25", "the learned systems (--system impact, exact, dense, seismic, "
+                                                    "bmp, milvus)")
+    refuse_unused(ctx, ["encoded_queries"], system in ("impact", "exact", *BACKENDS),
+                  "--system impact, exact, seismic or bmp")
+    refuse_unused(ctx, ["query_top_k", "scale"], system in SPARSE_SYSTEMS, "the sparse systems")
+    refuse_unused(ctx, ["k1", "b"], system == "bm25", "--system bm25")
+    refuse_unused(ctx, ["min_idf"], system == "impact", "--system impact")
+    refuse_unused(ctx, ["backend_index", "rebuild", "recall_queries"], system in BACKENDS, "--system seismic or bmp")
+    for backend in BACKENDS:
+        refuse_unused(ctx, [p.name for p in ctx.command.params if (p.name or "").startswith(f"{backend}_")],
+                      system == backend, f"--system {backend}")
 
 
 def _milvus_search(uri: str, collection: str, topics: dict[str, str], model: str, top_k: int, scale: float,
@@ -255,10 +274,6 @@ def _backend_search(system: str, collection_dir: str, topics: dict[str, str], mo
 
     prefix = f"{system}_"
     params = make_params(system, {key[len(prefix):]: value for key, value in flags.items() if key.startswith(prefix)})
-    others = sorted(f"--{key.replace('_', '-')}" for key, value in flags.items()
-                    if value is not None and not key.startswith(prefix))
-    if others:
-        raise click.UsageError(f"{', '.join(others)} only apply to another --system")
     from prosper_pyserini.encode.parts import metadata_path
 
     settings = metadata_path(collection_dir, "settings")
